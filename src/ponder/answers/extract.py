@@ -1,0 +1,108 @@
+"""Extract a final answer from a completion, and normalize it so that votes count equal answers once.
+
+Formats, chosen per task (a task's `answer_format`):
+- `boxed`: the last `\\boxed{…}` (braces balanced);
+- `answer`: the last `Answer: …` line (also `The answer is …`, `####  …`);
+- `number`: the `answer` line's number if there is one, else the last number in the text;
+- `auto`: boxed, then answer line, then last number.
+Extraction never sees the thinking block: backends strip it before.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+_NUMBER = re.compile(r"-?\$?\s?\d[\d,]*(?:\.\d+)?(?:/\d+)?|-?\.\d+")
+_ANSWER_LINE = re.compile(
+    r"^[\s*#_>-]*(?:final\s+)?answer\s*\**\s*[:：]\s*\**\s*(.+)"  # "Answer: 18", "**Answer:** 18"
+    r"|\bthe\s+(?:final\s+)?answer\s+is\s*[:：]?\s*(.+)"  # "... the answer is 18."
+    r"|^\s*####\s*(.+)",  # GSM8K's own marker
+    re.IGNORECASE,
+)
+
+
+def _last_boxed(text: str) -> str | None:
+    start = text.rfind("\\boxed{")
+    if start == -1:
+        return None
+    i = start + len("\\boxed{")
+    depth = 1
+    for j in range(i, len(text)):
+        if text[j] == "{":
+            depth += 1
+        elif text[j] == "}":
+            depth -= 1
+            if depth == 0:
+                return text[i:j]
+    return None
+
+
+def _answer_line(text: str) -> str | None:
+    found = None
+    for line in text.splitlines():
+        m = _ANSWER_LINE.search(line)
+        value = m and next((g for g in m.groups() if g), "").strip()
+        if value:
+            found = value
+    return found
+
+
+_FRAC = re.compile(r"\\d?frac\{(-?\d+)\}\{(\d+)\}")
+
+
+def _last_number(text: str) -> str | None:
+    numbers = _NUMBER.findall(_FRAC.sub(r"\1/\2", text))
+    return numbers[-1] if numbers else None
+
+
+def extract_answer(text: str, fmt: str = "auto") -> str | None:
+    """The normalized final answer in `text`, or None if there is none."""
+    if fmt == "boxed":
+        raw = _last_boxed(text)
+    elif fmt == "answer":
+        raw = _answer_line(text)
+    elif fmt == "number":
+        line = _answer_line(text) or _last_boxed(text)
+        raw = _last_number(line) if line and _last_number(line) else _last_number(text)
+    elif fmt == "auto":
+        raw = _last_boxed(text) or _answer_line(text) or _last_number(text)
+    else:
+        raise ValueError(f"unknown answer format {fmt!r}")
+    if raw is None:
+        return None
+    answer = normalize(raw)
+    return answer or None
+
+
+def _number(s: str) -> str | None:
+    """Canonical text of a number (1,000.50 → 1000.5; 18.0 → 18; 3/4 stays), or None."""
+    s = s.replace(",", "").replace("$", "").replace(" ", "")
+    if re.fullmatch(r"-?\d+/\d+", s):
+        return s
+    try:
+        value = Decimal(s)
+    except InvalidOperation:
+        return None
+    if not value.is_finite():
+        return None
+    if value == value.to_integral_value():
+        return str(int(value))
+    return format(value.normalize(), "f")
+
+
+def normalize(raw: str) -> str:
+    """Strip markup, units of currency and trailing punctuation; canonical numbers."""
+    s = raw.strip()
+    s = re.sub(r"^\\\(|\\\)$|^\$+|\$+$", "", s).strip()
+    s = re.sub(r"\\text\{([^}]*)\}", r"\1", s)
+    s = _FRAC.sub(r"\1/\2", s)
+    s = s.strip().rstrip(".").strip().strip("*").strip()
+    number = _number(s)
+    if number is not None:
+        return number
+    # "18 dollars", "$18 per day": a leading number with words after it is that number.
+    m = re.fullmatch(r"(-?\$?\s?\d[\d,]*(?:\.\d+)?)\s*[a-zA-Z%][\w\s%/.-]*", s)
+    if m and (number := _number(m.group(1))) is not None:
+        return number
+    return s

@@ -1,0 +1,181 @@
+"""The HTTP backend: any OpenAI-compatible server (vLLM, SGLang, llama.cpp, Ollama, hosted APIs).
+
+1. Requests go through the official `openai` client, whose retries (exponential backoff with jitter
+   on 429, 5xx, timeouts and dropped connections) are the retry layer; `max_retries` sets how many.
+2. n samples are asked for in one request. A server that refuses `n` (a 400 naming it) or returns
+   fewer choices is remembered, and the missing samples come from separate n=1 requests.
+3. Per-sample completion tokens come from each choice's logprobs. A server that refuses logprobs is
+   asked for one sample per request instead, so every count comes from a `usage` that means one
+   sample (llama.cpp's server counts only the first choice when n > 1).
+4. Where the server's usage exceeds the counted tokens (hidden reasoning), the call keeps the larger.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from dataclasses import replace
+from collections.abc import Sequence
+from typing import Any
+
+from ponder.backends.base import MAX_N, Capabilities
+from ponder.backends.response import ParsedResponse, parse_response
+from ponder.errors import PonderError, missing_extra
+from ponder.types import Generation, Message, SamplingParams
+
+
+def resolve_endpoint(base_url: str | None, api_key: str | None) -> tuple[str, str]:
+    url = base_url or os.environ.get("PONDER_BASE_URL")
+    if not url:
+        raise PonderError(
+            "openai: models need a server: pass --base-url URL or set PONDER_BASE_URL"
+        )
+    key = api_key or os.environ.get("PONDER_API_KEY") or os.environ.get("OPENAI_API_KEY") or "none"
+    return url, key
+
+
+class OpenAIBackend:
+    def __init__(
+        self,
+        model: str,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        max_retries: int = 4,
+        timeout: float = 600.0,
+    ) -> None:
+        try:
+            import openai
+        except ImportError:
+            raise missing_extra("openai", "openai") from None
+        self._openai = openai
+        self.model = model
+        self.base_url, key = resolve_endpoint(base_url, api_key)
+        self._client = openai.AsyncOpenAI(
+            base_url=self.base_url, api_key=key, max_retries=max_retries, timeout=timeout
+        )
+        self._n_ok = True
+        self._logprobs_ok = True
+        self.capabilities = Capabilities(max_n=MAX_N, logprobs=True, prefix_sharing=True)
+
+    async def _create(self, messages: Sequence[Message], params: SamplingParams, n: int) -> Any:
+        extra: dict[str, Any] = {}
+        if params.ignore_eos:
+            extra["extra_body"] = {"ignore_eos": True}
+        if self._logprobs_ok and params.logprobs:
+            extra["logprobs"] = True
+            extra["top_logprobs"] = 1
+        return await self._client.chat.completions.create(
+            model=self.model,
+            messages=[m.to_dict() for m in messages],  # type: ignore[misc]
+            n=n,
+            max_tokens=params.max_tokens,
+            temperature=params.temperature,
+            top_p=params.top_p,
+            seed=params.seed,
+            stop=list(params.stop) or None,
+            **extra,
+        )
+
+    async def _request(
+        self, messages: Sequence[Message], params: SamplingParams, n: int
+    ) -> ParsedResponse:
+        """One request; learns (once) that the server refuses n > 1 or logprobs."""
+        openai = self._openai
+        while True:
+            t0 = time.perf_counter()
+            try:
+                response = await self._create(messages, params, n)
+            except openai.BadRequestError as e:
+                text = str(e).lower()
+                if n > 1 and self._n_ok and ("'n'" in text or " n " in text or "`n`" in text):
+                    self._n_ok = False
+                    raise _Refused from None
+                if self._logprobs_ok and "logprob" in text:
+                    self._logprobs_ok = False
+                    continue
+                if "context" in text:
+                    raise PonderError(
+                        f"{self.model}: the prompt does not fit the server's context: shorten it"
+                    ) from None
+                raise PonderError(f"{self.base_url} refused the request: {e.message}") from None
+            except openai.NotFoundError:
+                raise PonderError(
+                    f"{self.base_url} has no model '{self.model}': check the name after openai:"
+                ) from None
+            except openai.AuthenticationError:
+                raise PonderError(
+                    f"{self.base_url} refused the API key: set PONDER_API_KEY or OPENAI_API_KEY"
+                ) from None
+            except openai.APIConnectionError:
+                raise PonderError(
+                    f"cannot reach {self.base_url}: start the server or fix --base-url"
+                ) from None
+            except openai.APIStatusError as e:
+                raise PonderError(
+                    f"{self.base_url} failed with HTTP {e.status_code} after retries: try later"
+                ) from None
+            latency = time.perf_counter() - t0
+            parsed = parse_response(response.model_dump(), latency)
+            if n == 1:
+                return _count_single(parsed)
+            if not parsed.counted:
+                self._logprobs_ok = False  # counts per choice are unknown: go one by one
+                raise _Refused
+            return parsed
+
+    async def generate(
+        self, messages: Sequence[Message], params: SamplingParams, n: int
+    ) -> Generation:
+        started = time.perf_counter()
+        parts: list[ParsedResponse] = []
+        if self._n_ok and self._logprobs_ok and n > 1:
+            try:
+                parts.append(await self._request(messages, params, n))
+            except _Refused:
+                pass
+        missing = n - sum(len(p.samples) for p in parts)
+        if missing > 0:
+            singles = [
+                self._request(messages, _nth_seed(params, i), 1)
+                for i in range(n - missing, n)
+            ]
+            parts += await asyncio.gather(*singles)
+        samples = [s for p in parts for s in p.samples][:n]
+        # A server that sums all choices (OpenAI) may report more than the counted tokens (hidden
+        # reasoning); llama.cpp reports the first choice only, less. The larger is what was spent.
+        completion = sum(
+            max(sum(s.completion_tokens for s in p.samples), p.reported_completion_tokens)
+            for p in parts
+        )
+        return Generation(
+            samples=samples,
+            prompt_tokens=sum(p.prompt_tokens for p in parts),
+            cached_prompt_tokens=sum(p.cached_prompt_tokens for p in parts),
+            completion_tokens=completion,
+            wall_seconds=time.perf_counter() - started,
+            requests=len(parts),
+        )
+
+    def close(self) -> None:
+        pass
+
+
+class _Refused(Exception):
+    """The server cannot give n counted samples in one request."""
+
+
+def _nth_seed(params: SamplingParams, i: int) -> SamplingParams:
+    if params.seed is None or i == 0:
+        return params
+    return replace(params, seed=params.seed + 7919 * i)
+
+
+def _count_single(parsed: ParsedResponse) -> ParsedResponse:
+    """A lone choice's usage is its own: it counts hidden reasoning that logprobs do not show."""
+    if len(parsed.samples) != 1:
+        raise PonderError("the server returned no choice for a request: check the server's logs")
+    (sample,) = parsed.samples
+    tokens = max(sample.completion_tokens, parsed.reported_completion_tokens)
+    return replace(parsed, samples=[replace(sample, completion_tokens=tokens)], counted=True)

@@ -1,0 +1,1 @@
+"""The `ponder` command: one module per command group."""

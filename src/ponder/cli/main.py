@@ -1,0 +1,47 @@
+"""The `ponder` entry point: builds the app and turns a PonderError into one line and exit 2."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from ponder.cli import ask, models, runs, serve
+from ponder.errors import PonderError
+
+app = typer.Typer(
+    help="ponder: spend test-time compute on a problem, and account for every token of it.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("ask")(ask.ask)
+app.add_typer(models.app, name="models")
+app.add_typer(runs.app, name="runs")
+app.command("serve")(serve.serve)
+
+
+def run() -> None:
+    try:
+        app(standalone_mode=False)
+    except PonderError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    except typer.Exit as e:
+        sys.exit(e.exit_code)
+    except typer.Abort:
+        sys.exit(1)
+    except Exception as e:  # click's usage errors
+        import click
+
+        if isinstance(e, click.ClickException):
+            e.show()
+            sys.exit(e.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    run()

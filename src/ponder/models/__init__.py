@@ -1,0 +1,1 @@
+"""Packaged models, model references and prices."""

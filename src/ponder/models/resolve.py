@@ -1,0 +1,50 @@
+"""Model references: a catalog name, a path to a `.gguf` file, or `openai:NAME`.
+
+Resolving a reference never loads the model; it says which backend serves it, where its weights are,
+and how many parameters its FLOPs count. A catalog model that is not present is pulled here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from ponder.errors import PonderError
+from ponder.models import catalog
+from ponder.models.gguf import read_gguf
+
+OPENAI_PREFIX = "openai:"
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    ref: str  # what the user wrote
+    kind: Literal["embedded", "openai"]
+    name: str  # catalog name, file stem, or the server's model name
+    path: Path | None  # the GGUF file, for embedded models
+    compute_parameters: int | None  # None when unknown (a hosted model not in the catalog)
+    chat: bool = True
+
+
+def parse(ref: str, *, pull: bool = True, quiet: bool = False) -> ModelRef:
+    """Resolve a reference; pull a catalog model that is missing unless `pull` is False."""
+    if ref.startswith(OPENAI_PREFIX):
+        name = ref[len(OPENAI_PREFIX) :]
+        if not name:
+            raise PonderError("openai: needs a model name, for example openai:gpt-4o-mini")
+        known = catalog.CATALOG.get(name)
+        params = known.compute_parameters if known else None
+        return ModelRef(ref, "openai", name, None, params)
+    if ref.endswith(".gguf") or "/" in ref:
+        path = Path(ref).expanduser()
+        if not path.is_file():
+            raise PonderError(f"model file {ref} not found: give an existing .gguf path")
+        info = read_gguf(path)
+        return ModelRef(ref, "embedded", path.stem, path, info.compute_parameters)
+    model = catalog.get(ref)
+    if pull and not model.present:
+        from ponder.models.pull import pull as do_pull
+
+        do_pull(model, quiet=quiet)
+    return ModelRef(ref, "embedded", model.name, model.path, model.compute_parameters, model.chat)

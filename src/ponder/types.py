@@ -1,0 +1,160 @@
+"""The plain data that flows through ponder: problems, samples, usage and results.
+
+Invariants:
+- `Usage` is additive: the usage of a result is the sum of the usages of its calls, never an estimate
+  made apart from them.
+- `thinking_tokens` is a part of `completion_tokens`, as OpenAI's `reasoning_tokens` is.
+- A `Problem`'s `gold` is for oracles only; no strategy reads it (tests/test_no_gold.py proves it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True)
+class Message:
+    role: Role
+    content: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"role": self.role, "content": self.content}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A question to answer. `gold` is read by oracles at eval time, never by a strategy."""
+
+    question: str
+    id: str = ""
+    gold: Any = None
+    answer_format: str = "number"
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    max_tokens: int = 512
+    temperature: float = 0.0
+    top_p: float = 1.0
+    seed: int | None = None
+    logprobs: bool = True
+    stop: tuple[str, ...] = ()
+    ignore_eos: bool = False
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One completion. `text` is the answer part; `thoughts` the thinking block, if any."""
+
+    text: str
+    thoughts: str = ""
+    finish_reason: str = "stop"
+    completion_tokens: int = 0
+    thinking_tokens: int = 0
+    mean_logprob: float | None = None
+    latency_s: float = 0.0
+
+
+@dataclass
+class Usage:
+    """What one or more model calls spent. Add usages with `+`."""
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    cached_prompt_tokens: int = 0
+    completion_tokens: int = 0
+    thinking_tokens: int = 0
+    wall_seconds: float = 0.0
+    flops: float = 0.0
+    cost_usd: float = 0.0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            calls=self.calls + other.calls,
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            cached_prompt_tokens=self.cached_prompt_tokens + other.cached_prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+            thinking_tokens=self.thinking_tokens + other.thinking_tokens,
+            wall_seconds=self.wall_seconds + other.wall_seconds,
+            flops=self.flops + other.flops,
+            cost_usd=self.cost_usd + other.cost_usd,
+        )
+
+    @property
+    def uncached_tokens(self) -> int:
+        """Tokens the model actually processed: uncached prompt plus everything generated."""
+        return self.prompt_tokens - self.cached_prompt_tokens + self.completion_tokens
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Generation:
+    """What a backend returns for one call: n samples of one prompt and the call's raw token counts."""
+
+    samples: list[Sample]
+    prompt_tokens: int
+    cached_prompt_tokens: int
+    completion_tokens: int  # the call's total; ≥ the samples' sum where a server hides reasoning
+    wall_seconds: float
+    requests: int = 1
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """One model call as the ledger recorded it."""
+
+    role: str
+    model: str
+    n: int
+    usage: Usage
+
+
+@dataclass(frozen=True)
+class Candidate:
+    text: str
+    answer: str | None
+    score: float | None
+    completion_tokens: int
+    thoughts: str = ""
+    finish_reason: str = "stop"
+    thinking_tokens: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Result:
+    """What a strategy returns: the chosen answer, every candidate, and the sum of its calls."""
+
+    answer: str | None
+    strategy: str
+    model: str
+    candidates: list[Candidate]
+    votes: dict[str, int]
+    usage: Usage
+    calls: list[CallRecord] = field(default_factory=list)
+    scorer: str | None = None
+    notes: list[str] = field(default_factory=list)
+    run_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "answer": self.answer,
+            "strategy": self.strategy,
+            "model": self.model,
+            "scorer": self.scorer,
+            "candidates": [c.to_dict() for c in self.candidates],
+            "votes": dict(self.votes),
+            "usage": self.usage.to_dict(),
+            "calls": [
+                {"role": c.role, "model": c.model, "n": c.n, **c.usage.to_dict()} for c in self.calls
+            ],
+            "notes": list(self.notes),
+        }
