@@ -61,9 +61,7 @@ def ask(
     assert n <= MAX_N
     table = prices.load()
     ref = parse_model(model, quiet=quiet)
-    backend = open_backend(
-        ref, n=n, threads=threads, n_ctx=ctx, base_url=base_url, api_key=api_key
-    )
+    backend = open_backend(ref, n=n, threads=threads, n_ctx=ctx, base_url=base_url, api_key=api_key)
     context = Context(
         backend=backend,
         model=ref.ref,

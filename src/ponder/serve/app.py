@@ -26,9 +26,7 @@ def _error(status: int, message: str, kind: str = "invalid_request_error") -> An
     )
 
 
-def create_app(
-    engine: EmbeddedBackend, *, max_n: int | None = None, fail_first: int = 0
-) -> Any:
+def create_app(engine: EmbeddedBackend, *, max_n: int | None = None, fail_first: int = 0) -> Any:
     try:
         from fastapi import FastAPI, Request
     except ImportError:

@@ -97,9 +97,7 @@ class Store:
         ]
         run["samples"] = [
             dict(r)
-            for r in self.db.execute(
-                "SELECT * FROM samples WHERE run_id=? ORDER BY seq", (run["id"],)
-            )
+            for r in self.db.execute("SELECT * FROM samples WHERE run_id=? ORDER BY seq", (run["id"],))
         ]
         return run
 

@@ -7,7 +7,7 @@ what type, so `bon@8:scorer=vote` is checked before any model runs, and a stored
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -67,7 +67,7 @@ class Context:
 
 
 class Strategy(Protocol):
-    def __call__(self, problem: Problem, ctx: Context) -> Awaitable[Result]: ...
+    def __call__(self, problem: Problem, ctx: Context) -> Coroutine[Any, Any, Result]: ...
 
 
 @dataclass(frozen=True)
@@ -100,9 +100,7 @@ def _convert(spec: Spec, key: str, raw: str, meta: Key) -> Any:
     try:
         value = meta.kind(raw)
     except ValueError:
-        raise PonderError(
-            f"'{spec}': {key}={raw} is not a {meta.kind.__name__}: {meta.help}"
-        ) from None
+        raise PonderError(f"'{spec}': {key}={raw} is not a {meta.kind.__name__}: {meta.help}") from None
     if meta.choices and value not in meta.choices:
         raise PonderError(f"'{spec}': {key} must be one of {', '.join(meta.choices)}")
     return value
@@ -113,9 +111,7 @@ def build(spec: Spec | str) -> Strategy:
     spec = parse_spec(spec) if isinstance(spec, str) else spec
     info = REGISTRY.get(spec.name)
     if info is None:
-        raise PonderError(
-            f"unknown strategy '{spec.name}': use one of {', '.join(sorted(REGISTRY))}"
-        )
+        raise PonderError(f"unknown strategy '{spec.name}': use one of {', '.join(sorted(REGISTRY))}")
     if spec.inner is not None:
         raise PonderError(f"'{spec}': {spec.name} does not wrap another strategy")
     if spec.n is not None and not info.budget:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from ponder.types import Message, Problem
 
 DIRECT = (
-    "Answer the question. Reply with only the final answer on one line, "
-    "in the form 'Answer: <answer>'."
+    "Answer the question. Reply with only the final answer on one line, in the form 'Answer: <answer>'."
 )
 COT = (
     "Solve the problem step by step, briefly. "

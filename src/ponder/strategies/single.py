@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from ponder.answers import extract_answer
 from ponder.strategies import prompts
-from ponder.strategies.base import Context, Key, Strategy, StrategyInfo, register
+from ponder.strategies.base import Context, Strategy, StrategyInfo, register
 from ponder.strategies.sampling import TEMPERATURE, to_candidate
 from ponder.types import Problem, Result
 
