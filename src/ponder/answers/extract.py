@@ -3,7 +3,7 @@
 Formats, chosen per task (a task's `answer_format`):
 - `boxed`: the last `\\boxed{…}` (braces balanced);
 - `answer`: the last `Answer: …` line (also `The answer is …`, `####  …`);
-- `number`: the `answer` line's number if there is one, else the last number in the text;
+- `number`: the answer line's first number if there is one, else the last number in the text;
 - `auto`: boxed, then answer line, then last number.
 Extraction never sees the thinking block: backends strip it before.
 """
@@ -63,8 +63,10 @@ def extract_answer(text: str, fmt: str = "auto") -> str | None:
     elif fmt == "answer":
         raw = _answer_line(text)
     elif fmt == "number":
+        # The answer line's first number ("Answer: 12 apples, after 3 days"), else the text's last.
         line = _answer_line(text) or _last_boxed(text)
-        raw = _last_number(line) if line and _last_number(line) else _last_number(text)
+        first = _NUMBER.findall(_FRAC.sub(r"\1/\2", line)) if line else []
+        raw = first[0] if first else _last_number(text)
     elif fmt == "auto":
         raw = _last_boxed(text) or _answer_line(text) or _last_number(text)
     else:

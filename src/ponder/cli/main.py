@@ -22,25 +22,15 @@ app.command("serve")(serve.serve)
 
 
 def run() -> None:
+    """Run the app; click reports usage errors itself, ponder's errors become one line."""
     try:
-        app(standalone_mode=False)
+        app()
     except PonderError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
-    except typer.Exit as e:
-        sys.exit(e.exit_code)
-    except typer.Abort:
-        sys.exit(1)
-    except Exception as e:  # click's usage errors
-        import click
-
-        if isinstance(e, click.ClickException):
-            e.show()
-            sys.exit(e.exit_code)
-        raise
 
 
 if __name__ == "__main__":

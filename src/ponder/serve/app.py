@@ -1,13 +1,13 @@
 """A small OpenAI-compatible app around the embedded engine.
 
+(No `from __future__ import annotations` here: FastAPI reads the handlers' annotations at runtime.)
+
 It answers `/v1/chat/completions` and `/v1/models` the way llama.cpp's own server does (usage
 included: with n > 1 it counts the first choice's tokens only), so the HTTP backend is tested against
 a real model served over HTTP. Two knobs imitate other servers for tests: `max_n` refuses larger n
 with a 400, as some servers do, and `fail_first` answers the first requests with a 503, to exercise
 the client's retries.
 """
-
-from __future__ import annotations
 
 import asyncio
 import json

@@ -1,0 +1,55 @@
+"""A scripted backend for strategy logic: it replays given completions and records each request.
+
+It stands in for a model only where the model's words do not matter (votes, scorers, accounting);
+integration tests use the real small model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ponder.backends.base import Capabilities
+from ponder.types import Generation, Message, Sample, SamplingParams
+
+
+@dataclass
+class Request:
+    messages: list[Message]
+    params: SamplingParams
+    n: int
+
+
+@dataclass
+class ScriptedBackend:
+    texts: list[str]
+    logprobs: list[float | None] | None = None
+    tokens_each: int = 10
+    prompt_tokens: int = 20
+    model: str = "scripted"
+    capabilities: Capabilities = field(
+        default_factory=lambda: Capabilities(max_n=64, logprobs=True, prefix_sharing=True)
+    )
+    requests: list[Request] = field(default_factory=list)
+    _next: int = 0
+
+    async def generate(self, messages: Sequence[Message], params: SamplingParams, n: int) -> Generation:
+        self.requests.append(Request(list(messages), params, n))
+        samples = []
+        for _ in range(n):
+            i = self._next % len(self.texts)
+            self._next += 1
+            lp = self.logprobs[i] if self.logprobs is not None else None
+            samples.append(
+                Sample(text=self.texts[i], completion_tokens=self.tokens_each, mean_logprob=lp)
+            )
+        return Generation(
+            samples=samples,
+            prompt_tokens=self.prompt_tokens,
+            cached_prompt_tokens=0,
+            completion_tokens=self.tokens_each * n,
+            wall_seconds=0.5,
+        )
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,122 @@
+"""`ponder` as a user runs it: a real process, the real small model, a store in a temporary home."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+QUESTION = "A farmer has 17 sheep, buys 23 and sells 8. How many does he have now?"
+
+
+def ponder(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "ponder.cli.main", *args],
+        capture_output=True,
+        text=True,
+        env=os.environ.copy(),
+        timeout=300,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"ponder {' '.join(args)} failed: {proc.stderr}")
+    return proc
+
+
+def run_count(home: Path) -> int:
+    db = home / "ponder.db"
+    if not db.exists():
+        return 0
+    with sqlite3.connect(db) as conn:
+        return int(conn.execute("SELECT count(*) FROM runs").fetchone()[0])
+
+
+def test_ask_json_usage_adds_up_and_is_recorded(isolated_home: Path, smol_path: Path) -> None:
+    out = ponder(
+        "ask",
+        QUESTION,
+        "-m",
+        "smollm2-135m",
+        "-s",
+        "sc@4",
+        "--max-tokens",
+        "32",
+        "--seed",
+        "1",
+        "--json",
+    )
+    data = json.loads(out.stdout)
+    for key in ("answer", "strategy", "model", "candidates", "votes", "usage"):
+        assert key in data
+    assert data["strategy"] == "sc@4" and data["model"] == "smollm2-135m"
+    assert len(data["candidates"]) == 4
+    for c in data["candidates"]:
+        assert set(c) >= {"text", "answer", "score", "completion_tokens"}
+    usage = data["usage"]
+    assert usage["completion_tokens"] == sum(c["completion_tokens"] for c in data["candidates"])
+    assert usage["calls"] == 1 and usage["prompt_tokens"] > 0
+    assert usage["flops"] == 2 * 134_515_008 * (
+        usage["prompt_tokens"] - usage["cached_prompt_tokens"] + usage["completion_tokens"]
+    )
+    assert usage["wall_seconds"] > 0 and usage["cost_usd"] > 0
+    assert sum(data["votes"].values()) == sum(c["answer"] is not None for c in data["candidates"])
+
+    listed = json.loads(ponder("runs", "list", "--json").stdout)["runs"]
+    assert [r["id"] for r in listed] == [data["run_id"]]
+    shown = json.loads(ponder("runs", "show", data["run_id"][:6], "--json").stdout)
+    assert shown["completion_tokens"] == usage["completion_tokens"]
+    assert [s["completion_tokens"] for s in shown["samples"]] == [
+        c["completion_tokens"] for c in data["candidates"]
+    ]
+    assert len(shown["calls"]) == 1
+
+
+def test_ask_for_people(smol_path: Path) -> None:
+    out = ponder("ask", "What is 2+2?", "-m", "smollm2-135m", "-s", "sc@2", "--max-tokens", "16")
+    assert "answer:" in out.stdout and "compute" in out.stdout and "runs show" in out.stdout
+
+
+def test_models_lists_the_catalog(smol_path: Path) -> None:
+    models = json.loads(ponder("models", "--json").stdout)["models"]
+    by_name = {m["name"]: m for m in models}
+    assert {"smollm2-135m", "qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b", "gemma-3-270m"} <= set(by_name)
+    assert by_name["smollm2-135m"]["present"] is True
+    assert by_name["qwen2.5-coder-0.5b"]["default"] is True
+    assert all(m["license"] and m["parameters"] and m["size_mb"] > 0 for m in models)
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["ask", QUESTION, "-m", "no-such-model"], "unknown model 'no-such-model'"),
+        (["ask", QUESTION, "-m", "smollm2-135m", "-s", "magic@3"], "unknown strategy 'magic'"),
+        (["ask", QUESTION, "-m", "smollm2-135m", "-s", "sc@100000"], "between 1 and"),
+        (["ask", QUESTION, "-m", "smollm2-135m", "-s", "sc@0"], "between 1 and"),
+        (["ask", QUESTION, "-m", "smollm2-135m", "--max-tokens", "0"], "--max-tokens"),
+        (["ask", "  ", "-m", "smollm2-135m"], "question is empty"),
+        (["ask", "word " * 3000, "-m", "smollm2-135m", "--ctx", "256"], "raise the context"),
+        (["ask", QUESTION, "-m", "openai:some-model"], "--base-url"),
+        (["ask", QUESTION, "-m", "openai:m", "--base-url", "http://127.0.0.1:9/v1"], "cannot reach"),
+        (["ask", QUESTION, "-m", "/nowhere/model.gguf"], "not found"),
+        (["runs", "show", "ffffffff"], "no run 'ffffffff'"),
+        (["models", "pull", "gpt-5"], "unknown model"),
+    ],
+)
+def test_bad_input_is_one_line_and_writes_nothing(
+    args: list[str], fragment: str, isolated_home: Path, smol_path: Path
+) -> None:
+    proc = ponder(*args, check=False)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and fragment in lines[0], proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert run_count(isolated_home) == 0
+
+
+def test_usage_errors_exit_nonzero_without_traceback() -> None:
+    proc = ponder("ask", check=False)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr

@@ -1,0 +1,88 @@
+"""The HTTP backend against a real model served over loopback, through the official openai client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import openai
+import pytest
+
+from ponder import PonderError
+from ponder.backends.embedded import EmbeddedBackend
+from ponder.backends.openai_compat import OpenAIBackend
+from ponder.serve.app import create_app
+from ponder.types import Message, SamplingParams
+from served import free_port, serving
+
+PROMPT = [Message("user", "Count to five.")]
+FIXED = SamplingParams(max_tokens=10, temperature=0.8, seed=3, ignore_eos=True)
+
+
+@pytest.fixture(scope="module")
+def url(smol_engine: EmbeddedBackend) -> Iterator[str]:
+    with serving(create_app(smol_engine)) as base:
+        yield base
+
+
+def test_official_client_talks_to_the_server(url: str) -> None:
+    client = openai.OpenAI(base_url=url, api_key="none")
+    assert [m.id for m in client.models.list().data] == ["smollm2-135m"]
+    reply = client.chat.completions.create(
+        model="smollm2-135m", messages=[{"role": "user", "content": "Hi"}], max_tokens=5, n=2
+    )
+    assert len(reply.choices) == 2 and reply.usage is not None
+    with pytest.raises(openai.NotFoundError):
+        client.chat.completions.create(model="other", messages=[{"role": "user", "content": "Hi"}])
+    with pytest.raises(openai.BadRequestError):
+        client.chat.completions.create(
+            model="smollm2-135m", messages=[{"role": "user", "content": "x " * 9000}]
+        )
+
+
+async def test_n_samples_counted_per_choice(url: str) -> None:
+    backend = OpenAIBackend("smollm2-135m", base_url=url)
+    g = await backend.generate(PROMPT, FIXED, 3)
+    # The server's usage counts the first choice only (as llama.cpp's does); ponder counts all.
+    assert g.requests == 1 and len(g.samples) == 3
+    assert [s.completion_tokens for s in g.samples] == [10, 10, 10]
+    assert g.completion_tokens == 30
+
+
+async def test_server_refusing_n_is_emulated(smol_engine: EmbeddedBackend) -> None:
+    app = create_app(smol_engine, max_n=1)
+    with serving(app) as base:
+        backend = OpenAIBackend("smollm2-135m", base_url=base)
+        g = await backend.generate(PROMPT, FIXED, 3)
+        assert len(g.samples) == 3 and g.requests == 3
+        assert g.completion_tokens == 30
+        assert app.state.counters["requests"] == 4  # one refused, three single
+        await backend.generate(PROMPT, FIXED, 2)  # remembered: no refused request this time
+        assert app.state.counters["requests"] == 6
+
+
+async def test_retries_on_server_errors(smol_engine: EmbeddedBackend) -> None:
+    app = create_app(smol_engine, fail_first=2)
+    with serving(app) as base:
+        g = await OpenAIBackend("smollm2-135m", base_url=base, max_retries=3).generate(PROMPT, FIXED, 1)
+        assert len(g.samples) == 1 and app.state.counters["requests"] == 3
+
+
+async def test_gives_up_with_one_line_after_retries(smol_engine: EmbeddedBackend) -> None:
+    with (
+        serving(create_app(smol_engine, fail_first=10)) as base,
+        pytest.raises(PonderError, match="HTTP 503 after retries"),
+    ):
+        await OpenAIBackend("smollm2-135m", base_url=base, max_retries=1).generate(PROMPT, FIXED, 1)
+
+
+async def test_unreachable_server_and_unknown_model(url: str) -> None:
+    dead = f"http://127.0.0.1:{free_port()}/v1"
+    with pytest.raises(PonderError, match="cannot reach"):
+        await OpenAIBackend("m", base_url=dead, max_retries=0).generate(PROMPT, FIXED, 1)
+    with pytest.raises(PonderError, match="has no model 'nope'"):
+        await OpenAIBackend("nope", base_url=url).generate(PROMPT, FIXED, 1)
+
+
+def test_needs_a_base_url() -> None:
+    with pytest.raises(PonderError, match="--base-url"):
+        OpenAIBackend("m")
