@@ -39,7 +39,7 @@ class ScriptedBackend:
         for _ in range(n):
             i = self._next % len(self.texts)
             self._next += 1
-            lp = self.logprobs[i] if self.logprobs is not None else None
+            lp = self.logprobs[i] if self.logprobs is not None and params.logprobs else None
             samples.append(
                 Sample(text=self.texts[i], completion_tokens=self.tokens_each, mean_logprob=lp)
             )

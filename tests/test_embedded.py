@@ -12,7 +12,7 @@ PROMPT = [Message("user", "Name three colours.")]
 
 
 async def test_n_samples_in_one_request_each_counted(smol_engine: EmbeddedBackend) -> None:
-    params = SamplingParams(max_tokens=24, temperature=0.9, seed=11)
+    params = SamplingParams(max_tokens=24, temperature=0.9, seed=11, logprobs=True)
     g = await smol_engine.generate(PROMPT, params, 3)
     assert len(g.samples) == 3 and g.requests == 1
     assert all(1 <= s.completion_tokens <= 24 for s in g.samples)
@@ -29,6 +29,7 @@ async def test_fixed_length_generation_counts_exactly(smol_engine: EmbeddedBacke
     g = await smol_engine.generate(PROMPT, params, 2)
     assert [s.completion_tokens for s in g.samples] == [16, 16]
     assert g.completion_tokens == 32
+    assert all(s.mean_logprob is None for s in g.samples)  # counted without paying for logprobs
 
 
 async def test_n_above_the_slots_is_chunked_and_reuses_the_prompt(smol_engine: EmbeddedBackend) -> None:

@@ -93,3 +93,11 @@ async def test_usage_is_the_sum_of_recorded_calls(spec: str) -> None:
     assert result.usage.prompt_tokens == 20
     assert result.usage.flops == 2 * 1000 * (20 + 11 * n)
     assert result.strategy == spec
+
+
+async def test_only_the_logprob_scorer_pays_for_logprobs() -> None:
+    backend = ScriptedBackend(["Answer: 1"], logprobs=[-0.5])
+    await build("sc@2")(Q, ctx(backend))
+    await build("bon@2:scorer=vote")(Q, ctx(backend))
+    await build("bon@2")(Q, ctx(backend))
+    assert [r.params.logprobs for r in backend.requests] == [False, False, True]

@@ -40,7 +40,7 @@ class SamplingParams:
     temperature: float = 0.0
     top_p: float = 1.0
     seed: int | None = None
-    logprobs: bool = True
+    logprobs: bool = False  # the model's token logprobs, for scorers that read them
     stop: tuple[str, ...] = ()
     ignore_eos: bool = False
 

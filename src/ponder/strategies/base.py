@@ -40,10 +40,15 @@ class Context:
         temperature: float,
         role: str = "policy",
         seed_offset: int = 0,
+        logprobs: bool = False,
     ) -> list[Sample]:
-        """Ask the backend for n samples and record the call in the ledger."""
+        """Ask the backend for n samples and record the call in the ledger.
+
+        `logprobs` asks for the model's token logprobs (`Sample.mean_logprob`); leave it off unless a
+        scorer reads them, as they cost engine time.
+        """
         seed = None if self.params.seed is None else self.params.seed + seed_offset
-        params = replace(self.params, temperature=temperature, seed=seed)
+        params = replace(self.params, temperature=temperature, seed=seed, logprobs=logprobs)
         generation = await self.backend.generate(messages, params, n)
         self.ledger.record(
             generation,

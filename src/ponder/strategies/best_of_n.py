@@ -16,7 +16,7 @@ def best_of_n(
     *, spec: str, n: int, scorer: str = "logprob", temperature: float | None = None
 ) -> Strategy:
     async def run(problem: Problem, ctx: Context) -> Result:
-        samples, answers = await draw(problem, ctx, n, temperature)
+        samples, answers = await draw(problem, ctx, n, temperature, logprobs=scorer == "logprob")
         used, notes = scorer, []
         scores = SCORERS[scorer](samples, answers)
         if scores is None:

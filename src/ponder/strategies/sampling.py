@@ -27,12 +27,13 @@ def to_candidate(sample: Sample, answer: str | None, score: float | None) -> Can
 
 
 async def draw(
-    problem: Problem, ctx: Context, n: int, temperature: float | None
+    problem: Problem, ctx: Context, n: int, temperature: float | None, *, logprobs: bool = False
 ) -> tuple[list[Sample], list[str | None]]:
     """N samples of the chain-of-thought prompt, in one backend call, and their answers."""
     t = temperature if temperature is not None else ctx.temperature
     t = DEFAULT_SAMPLING_TEMPERATURE if t is None else t
-    samples = await ctx.generate(prompts.messages(prompts.COT, problem), n, temperature=t)
+    messages = prompts.messages(prompts.COT, problem)
+    samples = await ctx.generate(messages, n, temperature=t, logprobs=logprobs)
     return samples, [extract_answer(s.text, problem.answer_format) for s in samples]
 
 

@@ -16,7 +16,8 @@ def _single(system: str, default_temperature: float = 0.0) -> Callable[..., Stra
         async def run(problem: Problem, ctx: Context) -> Result:
             t = temperature if temperature is not None else ctx.temperature
             t = default_temperature if t is None else t
-            (sample,) = await ctx.generate(prompts.messages(system, problem), 1, temperature=t)
+            messages = prompts.messages(system, problem)
+            (sample,) = await ctx.generate(messages, 1, temperature=t, logprobs=True)
             answer = extract_answer(sample.text, problem.answer_format)
             candidate = to_candidate(sample, answer, sample.mean_logprob)
             votes = {answer: 1} if answer is not None else {}
