@@ -97,6 +97,8 @@ def test_models_lists_the_catalog(smol_path: Path) -> None:
         (["ask", QUESTION, "-m", "smollm2-135m", "-s", "sc@100000"], "between 1 and"),
         (["ask", QUESTION, "-m", "smollm2-135m", "-s", "sc@0"], "between 1 and"),
         (["ask", QUESTION, "-m", "smollm2-135m", "--max-tokens", "0"], "--max-tokens"),
+        (["ask", QUESTION, "-m", "smollm2-135m", "--temperature", "5"], "--temperature"),
+        (["ask", QUESTION, "-m", "smollm2-135m", "--threads", "0"], "--threads"),
         (["ask", "  ", "-m", "smollm2-135m"], "question is empty"),
         (["ask", "word " * 3000, "-m", "smollm2-135m", "--ctx", "256"], "raise the context"),
         (["ask", QUESTION, "-m", "openai:some-model"], "--base-url"),
@@ -120,3 +122,21 @@ def test_bad_input_is_one_line_and_writes_nothing(
 def test_usage_errors_exit_nonzero_without_traceback() -> None:
     proc = ponder("ask", check=False)
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
+
+
+def test_version() -> None:
+    assert ponder("--version").stdout.startswith("ponder ")
+
+
+def test_a_missing_extra_names_the_install_command(
+    monkeypatch: pytest.MonkeyPatch, smol_path: Path
+) -> None:
+    import ponder as api
+    from ponder import PonderError
+
+    monkeypatch.setitem(sys.modules, "xllamacpp", None)  # as if the extra were not installed
+    with pytest.raises(PonderError, match=r"pip install 'ponder\[embedded\]'"):
+        api.ask("2+2?", model="smollm2-135m")
+    monkeypatch.setitem(sys.modules, "openai", None)
+    with pytest.raises(PonderError, match=r"pip install 'ponder\[openai\]'"):
+        api.ask("2+2?", model="openai:m", base_url="http://127.0.0.1:9/v1")

@@ -4,7 +4,7 @@ Spend extra inference compute on a problem through composable strategies, accoun
 call, second, FLOP and dollar, and measure accuracy against compute.
 """
 
-from ponder.api import ask
+from ponder.api import ask, ask_async
 from ponder.errors import PonderError
 from ponder.specs import Spec, parse_spec, parse_specs
 from ponder.types import Candidate, Message, Problem, Result, Sample, SamplingParams, Usage
@@ -23,6 +23,7 @@ __all__ = [
     "Usage",
     "__version__",
     "ask",
+    "ask_async",
     "parse_spec",
     "parse_specs",
 ]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import functools
+from collections.abc import Callable, Coroutine
+from typing import Any, ParamSpec, TypeVar
 
 from ponder.backends.base import MAX_N
 from ponder.backends.factory import DEFAULT_CTX, DEFAULT_THREADS, open_backend
@@ -31,7 +33,21 @@ def _check(max_tokens: int, temperature: float | None, threads: int, ctx: int) -
         raise PonderError("--ctx must be at least 64 tokens")
 
 
-def ask(
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _blocking(fn: Callable[P, Coroutine[Any, Any, R]]) -> Callable[P, R]:
+    """The same function, run to completion in a new event loop (not inside a running one)."""
+
+    @functools.wraps(fn)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        return asyncio.run(fn(*args, **kwargs))
+
+    return run
+
+
+async def ask_async(
     question: str,
     *,
     model: str = DEFAULT_MODEL,
@@ -72,7 +88,7 @@ def ask(
     )
     problem = Problem(question=question, answer_format=answer_format)
     try:
-        result = asyncio.run(run_strategy(problem, context))
+        result = await run_strategy(problem, context)
     finally:
         backend.close()
     if record:
@@ -91,3 +107,6 @@ def ask(
         finally:
             store.close()
     return result
+
+
+ask = _blocking(ask_async)

@@ -62,7 +62,7 @@ class OpenAIBackend:
         extra: dict[str, Any] = {}
         if params.ignore_eos:
             extra["extra_body"] = {"ignore_eos": True}
-        if self._logprobs_ok and params.logprobs:
+        if self._logprobs_ok:  # always: each choice's tokens are counted from them
             extra["logprobs"] = True
             extra["top_logprobs"] = 1
         return await self._client.chat.completions.create(

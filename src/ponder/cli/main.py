@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 
+from ponder import __version__
 from ponder.cli import ask, models, runs, serve
 from ponder.errors import PonderError
 
@@ -15,6 +17,23 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"ponder {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """ponder: spend test-time compute on a problem, and account for every token of it."""
+
+
 app.command("ask")(ask.ask)
 app.add_typer(models.app, name="models")
 app.add_typer(runs.app, name="runs")
