@@ -75,7 +75,7 @@ def show(result: Result) -> None:
     u = result.usage
     table = Table(title="compute", show_header=True)
     for col in ("calls", "prompt", "cached", "completion", "thinking", "seconds", "FLOPs", "$"):
-        table.add_column(col, justify="right")
+        table.add_column(col, justify="right", no_wrap=True, min_width=len(col))
     table.add_row(
         str(u.calls),
         str(u.prompt_tokens),

@@ -8,7 +8,7 @@ DIRECT = (
     "Answer the question. Reply with only the final answer on one line, in the form 'Answer: <answer>'."
 )
 COT = (
-    "Solve the problem step by step, briefly. "
+    "Solve the problem step by step, showing your reasoning. "
     "Then give the final answer on its own last line, in the form 'Answer: <answer>'."
 )
 
