@@ -31,7 +31,8 @@ class Problem:
     question: str
     id: str = ""
     gold: Any = None
-    answer_format: str = "number"
+    answer_format: str = "auto"
+    instruction: str = "Give the final answer on its own last line, in the form 'Answer: <answer>'."
 
 
 @dataclass(frozen=True)
@@ -153,8 +154,6 @@ class Result:
             "candidates": [c.to_dict() for c in self.candidates],
             "votes": dict(self.votes),
             "usage": self.usage.to_dict(),
-            "calls": [
-                {"role": c.role, "model": c.model, "n": c.n, **c.usage.to_dict()} for c in self.calls
-            ],
+            "calls": [{"role": c.role, "model": c.model, "n": c.n, **c.usage.to_dict()} for c in self.calls],
             "notes": list(self.notes),
         }

@@ -4,7 +4,10 @@ Formats, chosen per task (a task's `answer_format`):
 - `boxed`: the last `\\boxed{…}` (braces balanced);
 - `answer`: the last `Answer: …` line (also `The answer is …`, `####  …`);
 - `number`: the answer line's first number if there is one, else the last number in the text;
-- `auto`: boxed, then answer line, then last number.
+- `auto`: boxed, then answer line, then last number;
+- `list`: the answer line's bracketed list of integers, canonical `[1, -2, 3]`;
+- `names`: the answer line's names, sorted, canonical `Ann, Bob` (or `none`);
+- `expression`: the answer line's arithmetic expression, spaces removed, `×`/`÷` as `*`/`/`.
 Extraction never sees the thinking block: backends strip it before.
 """
 
@@ -56,8 +59,53 @@ def _last_number(text: str) -> str | None:
     return numbers[-1] if numbers else None
 
 
+def _list(text: str) -> str | None:
+    line = _answer_line(text) or _last_boxed(text)
+    if line is None:
+        return None
+    m = re.search(r"\[([^\[\]]*)\]", line)
+    if not m:
+        return None
+    body = m.group(1).strip()
+    if not body:
+        return "[]"
+    parts = [p.strip() for p in body.split(",")]
+    if not all(re.fullmatch(r"-?\d+", p) for p in parts):
+        return None
+    return "[" + ", ".join(str(int(p)) for p in parts) + "]"
+
+
+def _names(text: str) -> str | None:
+    line = _answer_line(text)
+    if line is None:
+        return None
+    line = line.strip().rstrip(".")
+    if re.fullmatch(r"(?i)(none|nobody|no one|no knights?)", line.strip()):
+        return "none"
+    words = re.split(r"\s*(?:,|\band\b|&)\s*", line)
+    names = sorted({w.strip() for w in words if w.strip()})
+    if not names or not all(re.fullmatch(r"[A-Z][a-z]+", n) for n in names):
+        return None
+    return ", ".join(names)
+
+
+def _expression(text: str) -> str | None:
+    line = _answer_line(text)
+    if line is None:
+        return None
+    expr = line.replace("×", "*").replace("÷", "/").replace("x", "*").replace(" ", "")
+    expr = expr.split("=")[0].rstrip(".")
+    return expr if re.fullmatch(r"[\d+\-*/()]+", expr) else None
+
+
+_STRUCTURED = {"list": _list, "names": _names, "expression": _expression}
+FORMATS = ("auto", "boxed", "answer", "number", *_STRUCTURED)
+
+
 def extract_answer(text: str, fmt: str = "auto") -> str | None:
     """The normalized final answer in `text`, or None if there is none."""
+    if fmt in _STRUCTURED:
+        return _STRUCTURED[fmt](text)
     if fmt == "boxed":
         raw = _last_boxed(text)
     elif fmt == "answer":

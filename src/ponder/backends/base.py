@@ -29,8 +29,6 @@ class Backend(Protocol):
     model: str
     capabilities: Capabilities
 
-    async def generate(
-        self, messages: Sequence[Message], params: SamplingParams, n: int
-    ) -> Generation: ...
+    async def generate(self, messages: Sequence[Message], params: SamplingParams, n: int) -> Generation: ...
 
     def close(self) -> None: ...

@@ -77,9 +77,7 @@ class OpenAIBackend:
             **extra,
         )
 
-    async def _request(
-        self, messages: Sequence[Message], params: SamplingParams, n: int
-    ) -> ParsedResponse:
+    async def _request(self, messages: Sequence[Message], params: SamplingParams, n: int) -> ParsedResponse:
         """One request; learns (once) that the server refuses n > 1 or logprobs."""
         openai = self._openai
         while True:

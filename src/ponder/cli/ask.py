@@ -27,12 +27,8 @@ def ask(
         float | None, typer.Option(help="Sampling temperature (default: per strategy).")
     ] = None,
     seed: Annotated[int | None, typer.Option(help="Sampling seed.")] = None,
-    base_url: Annotated[
-        str | None, typer.Option(help="OpenAI-compatible server for openai: models.")
-    ] = None,
-    threads: Annotated[int, typer.Option(help="CPU threads of the embedded engine.")] = (
-        DEFAULT_THREADS
-    ),
+    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible server for openai: models.")] = None,
+    threads: Annotated[int, typer.Option(help="CPU threads of the embedded engine.")] = (DEFAULT_THREADS),
     ctx: Annotated[int, typer.Option(help="Context size per sample, embedded engine.")] = (DEFAULT_CTX),
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
@@ -60,9 +56,7 @@ def show(result: Result) -> None:
     total = sum(result.votes.values())
     if len(result.candidates) > 1 and total:
         votes = "  ".join(f"{a}: {c}" for a, c in result.votes.items())
-        console.print(
-            f"[bold]votes:[/bold] {votes}   [dim]({total} of {len(result.candidates)} answered)"
-        )
+        console.print(f"[bold]votes:[/bold] {votes}   [dim]({total} of {len(result.candidates)} answered)")
     for i, c in enumerate(result.candidates):
         score = f"{c.score:.3f}" if c.score is not None else "-"
         head = f"[cyan]#{i}[/cyan] answer={c.answer} score={score} tokens={c.completion_tokens}"

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from ponder import __version__
-from ponder.cli import ask, models, runs, serve
+from ponder.cli import ask, models, runs, serve, tasks
 from ponder.errors import PonderError
 
 app = typer.Typer(
@@ -37,6 +37,7 @@ def main(
 app.command("ask")(ask.ask)
 app.add_typer(models.app, name="models")
 app.add_typer(runs.app, name="runs")
+app.add_typer(tasks.app, name="tasks")
 app.command("serve")(serve.serve)
 
 

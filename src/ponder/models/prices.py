@@ -43,9 +43,7 @@ class PriceTable:
         if price is None:
             return None
         cached_rate = (
-            price.cached_input_per_mtok
-            if price.cached_input_per_mtok is not None
-            else price.input_per_mtok
+            price.cached_input_per_mtok if price.cached_input_per_mtok is not None else price.input_per_mtok
         )
         return (
             (prompt - cached) * price.input_per_mtok

@@ -21,9 +21,7 @@ from ponder.errors import missing_extra
 def _error(status: int, message: str, kind: str = "invalid_request_error") -> Any:
     from fastapi.responses import JSONResponse
 
-    return JSONResponse(
-        {"error": {"code": status, "message": message, "type": kind}}, status_code=status
-    )
+    return JSONResponse({"error": {"code": status, "message": message, "type": kind}}, status_code=status)
 
 
 def create_app(engine: EmbeddedBackend, *, max_n: int | None = None, fail_first: int = 0) -> Any:

@@ -74,9 +74,7 @@ class Store:
         return run_id
 
     def runs(self, limit: int = 20) -> list[dict[str, Any]]:
-        rows = self.db.execute(
-            "SELECT * FROM runs ORDER BY created_at DESC, rowid DESC LIMIT ?", (limit,)
-        )
+        rows = self.db.execute("SELECT * FROM runs ORDER BY created_at DESC, rowid DESC LIMIT ?", (limit,))
         return [dict(r) for r in rows]
 
     def run(self, run_id: str) -> dict[str, Any]:
@@ -92,14 +90,46 @@ class Store:
         run["settings"] = json.loads(run["settings"])
         run["notes"] = json.loads(run["notes"])
         run["calls"] = [
-            dict(r)
-            for r in self.db.execute("SELECT * FROM calls WHERE run_id=? ORDER BY seq", (run["id"],))
+            dict(r) for r in self.db.execute("SELECT * FROM calls WHERE run_id=? ORDER BY seq", (run["id"],))
         ]
         run["samples"] = [
             dict(r)
             for r in self.db.execute("SELECT * FROM samples WHERE run_id=? ORDER BY seq", (run["id"],))
         ]
         return run
+
+    def save_calibration(
+        self,
+        family: str,
+        model: str,
+        level: int | None,
+        low: int | None,
+        high: int | None,
+        details: dict[str, Any],
+    ) -> None:
+        with self.db:
+            self.db.execute(
+                "INSERT INTO calibrations (created_at, family, model, level, interval_low, interval_high,"
+                " details) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    datetime.now(UTC).isoformat(timespec="seconds"),
+                    family,
+                    model,
+                    level,
+                    low,
+                    high,
+                    json.dumps(details),
+                ),
+            )
+
+    def frontiers(self, model: str) -> dict[str, int]:
+        """family → calibrated level for `model` (families below 50% at level 1 are absent)."""
+        rows = self.db.execute(
+            "SELECT family, level FROM calibrations c WHERE model = ? AND id = "
+            "(SELECT max(id) FROM calibrations WHERE family = c.family AND model = c.model)",
+            (model,),
+        )
+        return {r["family"]: r["level"] for r in rows if r["level"] is not None}
 
 
 def open_store(path: Path | None = None) -> Store:

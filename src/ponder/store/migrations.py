@@ -74,6 +74,23 @@ def m001_runs_calls_samples(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX runs_created ON runs(created_at)")
 
 
+@migration
+def m002_calibrations(db: sqlite3.Connection) -> None:
+    db.execute(
+        """CREATE TABLE calibrations (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            created_at TEXT NOT NULL,
+            family TEXT NOT NULL,
+            model TEXT NOT NULL,
+            level INTEGER,
+            interval_low INTEGER,
+            interval_high INTEGER,
+            details TEXT NOT NULL
+        )"""
+    )
+    db.execute("CREATE INDEX calibrations_lookup ON calibrations(family, model, id)")
+
+
 def migrate(db: sqlite3.Connection) -> list[str]:
     """Apply the migrations not yet applied; return their names."""
     db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")

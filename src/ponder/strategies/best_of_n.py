@@ -12,9 +12,7 @@ from ponder.strategies.scorers import SCORERS, vote_scores
 from ponder.types import Problem, Result
 
 
-def best_of_n(
-    *, spec: str, n: int, scorer: str = "logprob", temperature: float | None = None
-) -> Strategy:
+def best_of_n(*, spec: str, n: int, scorer: str = "logprob", temperature: float | None = None) -> Strategy:
     async def run(problem: Problem, ctx: Context) -> Result:
         samples, answers = await draw(problem, ctx, n, temperature, logprobs=scorer == "logprob")
         used, notes = scorer, []

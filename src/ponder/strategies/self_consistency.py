@@ -18,9 +18,7 @@ def self_consistency(*, spec: str, n: int, temperature: float | None = None) -> 
         winner, votes = vote(answers)
         shares = vote_scores(samples, answers)
         candidates = [to_candidate(s, a, x) for s, a, x in zip(samples, answers, shares, strict=True)]
-        return ctx.result(
-            answer=winner, strategy=spec, candidates=candidates, votes=votes, scorer="vote"
-        )
+        return ctx.result(answer=winner, strategy=spec, candidates=candidates, votes=votes, scorer="vote")
 
     return run
 

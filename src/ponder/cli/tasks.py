@@ -1,0 +1,227 @@
+"""`ponder tasks`: list families, show problems, calibrate a model's frontier, run the probes."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+from rich.progress import Progress
+from rich.table import Table
+
+from ponder.cli.output import console, print_json
+from ponder.errors import PonderError
+from ponder.models.catalog import DEFAULT_MODEL
+from ponder.tasks import FAMILIES, load
+
+app = typer.Typer(
+    help="The eval lab's problems: families, suites, calibration and probes.", no_args_is_help=True
+)
+
+ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Catalog name, .gguf path, or openai:NAME.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+SeedOpt = Annotated[int, typer.Option(help="Suite seed.")]
+STATIC = [
+    {
+        "name": "gsm8k",
+        "kind": "static",
+        "description": "GSM8K from a local JSONL file (gsm8k:PATH)",
+        "answer_format": "number",
+    },
+    {
+        "name": "jsonl",
+        "kind": "static",
+        "description": "any JSONL of questions and answers "
+        "(jsonl:PATH:question=…:answer=…:check=math|numeric|exact)",
+        "answer_format": "auto",
+    },
+]
+
+
+@app.command("list")
+def list_families(json_out: JsonOpt = False) -> None:
+    """The task families and static sets, with their answer formats."""
+    rows = [
+        {
+            "name": f.name,
+            "kind": "procedural",
+            "description": f.description,
+            "answer_format": f.answer_format,
+        }
+        for f in FAMILIES.values()
+    ] + STATIC
+    if json_out:
+        print_json({"families": rows})
+        return
+    table = Table()
+    for col in ("name", "kind", "answer format", "description"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["name"], r["kind"], r["answer_format"], r["description"])
+    console.print(table)
+
+
+@app.command("show")
+def show(
+    suite: Annotated[str, typer.Argument(help="A suite spec, e.g. arithmetic@3 or gsm8k:PATH.")],
+    split: Annotated[str, typer.Option(help="public or private.")] = "public",
+    n: Annotated[int, typer.Option("--n", help="How many problems.")] = 5,
+    seed: SeedOpt = 0,
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Resolves FAMILY@frontier.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Problems of a suite with their answers."""
+    items = load(suite, n, split=split, seed=seed, model=model)
+    if json_out:
+        print_json({"suite": suite, "split": split, "seed": seed, "items": [i.to_dict() for i in items]})
+        return
+    for item in items:
+        level = f" level {item.level}" if item.level is not None else ""
+        console.print(f"[cyan]{item.id}[/cyan] [dim]{item.family}{level}, {item.split}[/dim]")
+        console.print(item.question, markup=False, highlight=False)
+        console.print(f"[bold]answer:[/bold] {item.answer}", highlight=False)
+
+
+@app.command("calibrate")
+def calibrate(
+    family: Annotated[str, typer.Argument(help="A procedural family.")],
+    model: ModelOpt = DEFAULT_MODEL,
+    problems: Annotated[int, typer.Option(help="Problems per measured level.")] = 10,
+    max_tokens: Annotated[int, typer.Option(help="Most tokens per answer.")] = 384,
+    seed: SeedOpt = 0,
+    json_out: JsonOpt = False,
+) -> None:
+    """Find the level where the model's greedy accuracy crosses 50%, and store it for FAMILY@frontier."""
+    from ponder.lab.calibrate import calibrate as run_calibration
+    from ponder.lab.evaluate import Evaluator
+    from ponder.store import open_store
+    from ponder.tasks.generate import items as family_items
+
+    if family not in FAMILIES:
+        raise PonderError(f"unknown task family '{family}': use one of {', '.join(FAMILIES)}")
+    if problems < 1:
+        raise PonderError("--problems must be at least 1")
+    evaluator = Evaluator.open(model, "cot", max_tokens=max_tokens, temperature=0.0, seed=seed)
+
+    async def measure(level: int) -> tuple[int, int]:
+        with Progress(console=console, disable=json_out, transient=True) as bar:
+            task = bar.add_task(f"{family}@{level}", total=problems)
+            verdicts = await evaluator.judge(
+                family_items(family, level, problems, seed=seed), lambda: bar.advance(task)
+            )
+        return sum(v.correct for v in verdicts), len(verdicts)
+
+    try:
+        result = asyncio.run(run_calibration(family, model, measure))
+    finally:
+        evaluator.close()
+    store = open_store()
+    try:
+        store.save_calibration(
+            family, model, result.level, result.interval_low, result.interval_high, result.to_dict()
+        )
+    finally:
+        store.close()
+    if json_out:
+        print_json(result.to_dict())
+        return
+    for level, m in result.measured.items():
+        console.print(
+            f"level {level}: {int(m['correct'])}/{int(m['total'])} "
+            f"({100 * m['accuracy']:.0f}%, 95% CI {100 * m['low']:.0f}–{100 * m['high']:.0f}%)"
+        )
+    if result.level is None:
+        console.print(f"[yellow]{result.note}[/yellow]: no frontier stored")
+    else:
+        high = result.interval_high if result.interval_high is not None else "?"
+        console.print(
+            f"[bold]frontier of {model} on {family}: level {result.level}[/bold] "
+            f"(interval {result.interval_low}–{high}); {family}@frontier now means level {result.level}"
+        )
+
+
+@app.command("saturation")
+def saturation(
+    suite: Annotated[str, typer.Argument(help="FAMILY@LEVEL.")],
+    model: ModelOpt = DEFAULT_MODEL,
+    problems: Annotated[int, typer.Option(help="Problems to measure.")] = 20,
+    threshold: Annotated[float, typer.Option(help="Saturated when the whole interval is above this.")] = 0.9,
+    strategy: Annotated[str, typer.Option("--strategy", "-s", help="Strategy spec.")] = "cot",
+    max_tokens: Annotated[int, typer.Option(help="Most tokens per answer.")] = 384,
+    seed: SeedOpt = 0,
+    json_out: JsonOpt = False,
+) -> None:
+    """Is the family saturated at this level for this model? Suggests the next level if so."""
+    from ponder.lab.evaluate import Evaluator
+    from ponder.lab.probes import saturation as probe
+    from ponder.tasks.suites import parse_suite
+
+    parts = parse_suite(suite)
+    if len(parts) != 1 or parts[0].kind != "family" or not isinstance(parts[0].level, int):
+        raise PonderError("saturation takes one FAMILY@LEVEL, for example arithmetic@3")
+    if not 0 < threshold < 1:
+        raise PonderError("--threshold must be between 0 and 1")
+    evaluator = Evaluator.open(model, strategy, max_tokens=max_tokens, seed=seed)
+    try:
+        result = asyncio.run(
+            probe(
+                evaluator,
+                parts[0].name,
+                parts[0].level,
+                problems=problems,
+                threshold=threshold,
+                seed=seed,
+            )
+        )
+    finally:
+        evaluator.close()
+    if json_out:
+        print_json(result.to_dict())
+        return
+    verdict = "saturated" if result.saturated else "not saturated"
+    console.print(
+        f"{suite}: {100 * result.accuracy:.0f}% "
+        f"(95% CI {100 * result.ci_low:.0f}–{100 * result.ci_high:.0f}%, "
+        f"{result.problems} problems): {verdict} at {100 * threshold:.0f}%"
+    )
+    if result.saturated:
+        console.print(f"try level {result.suggested_level}, or `ponder tasks calibrate {parts[0].name}`")
+
+
+@app.command("contamination")
+def contamination(
+    suite: Annotated[str, typer.Argument(help="gsm8k:PATH.")],
+    model: ModelOpt = DEFAULT_MODEL,
+    problems: Annotated[int, typer.Option(help="Items to probe (before perturbation).")] = 20,
+    strategy: Annotated[str, typer.Option("--strategy", "-s", help="Strategy spec.")] = "cot",
+    max_tokens: Annotated[int, typer.Option(help="Most tokens per answer.")] = 384,
+    seed: SeedOpt = 0,
+    json_out: JsonOpt = False,
+) -> None:
+    """Accuracy on GSM8K items against their perturbed twins, with a paired bootstrap interval."""
+    from ponder.lab.evaluate import Evaluator
+    from ponder.lab.probes import contamination as probe
+    from ponder.tasks.suites import parse_suite
+
+    parts = parse_suite(suite)
+    if len(parts) != 1 or parts[0].kind != "gsm8k":
+        raise PonderError("contamination takes one gsm8k:PATH suite")
+    items = load(suite, problems, seed=seed)
+    evaluator = Evaluator.open(model, strategy, max_tokens=max_tokens, seed=seed)
+    try:
+        result = asyncio.run(probe(evaluator, items, seed=seed))
+    finally:
+        evaluator.close()
+    if json_out:
+        print_json(result.to_dict())
+        return
+    console.print(
+        f"{result.perturbed} of {result.problems} items perturbed ({result.not_perturbed} could not be: "
+        f"{', '.join(f'{k} {v}' for k, v in result.reasons.items()) or 'none'})"
+    )
+    r = result
+    console.print(
+        f"accuracy original {100 * r.accuracy_original:.0f}%, perturbed {100 * r.accuracy_perturbed:.0f}%; "
+        f"difference {100 * r.difference:+.1f} points "
+        f"(95% CI {100 * r.ci_low:+.1f} to {100 * r.ci_high:+.1f})"
+    )

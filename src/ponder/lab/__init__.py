@@ -1,0 +1,1 @@
+"""The eval lab: running strategies over suites, statistics, calibration and probes."""

@@ -1,0 +1,1 @@
+"""The procedural task families, one module each."""

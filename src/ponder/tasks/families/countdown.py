@@ -1,0 +1,122 @@
+"""`countdown`: reach a target from given numbers with + − × ÷, each number used at most once.
+
+Many expressions are correct, so the oracle does not compare strings: it parses the expression
+(numbers and the four operations only), evaluates it exactly, checks that it reaches the target,
+and checks that it uses only the given numbers, each at most as often as given. Level L gives L+2
+numbers, larger ones as L grows; the target is made from a random subset, so a solution exists.
+"""
+
+from __future__ import annotations
+
+import ast
+import random
+from collections import Counter
+from fractions import Fraction
+from typing import Any
+
+from ponder.tasks.base import Content
+
+_OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
+
+
+def evaluate(expr: str) -> tuple[Fraction, list[int]] | None:
+    """The exact value of an expression of integers and + - * /, and the numbers it uses; or None."""
+    try:
+        tree = ast.parse(expr, mode="eval")
+    except SyntaxError:
+        return None
+    used: list[int] = []
+
+    def walk(node: ast.AST) -> Fraction:
+        if isinstance(node, ast.Constant) and type(node.value) is int:
+            used.append(node.value)
+            return Fraction(node.value)
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+            a, b = walk(node.left), walk(node.right)
+            if isinstance(node.op, ast.Add):
+                return a + b
+            if isinstance(node.op, ast.Sub):
+                return a - b
+            if isinstance(node.op, ast.Mult):
+                return a * b
+            if b == 0:
+                raise ZeroDivisionError
+            return a / b
+        raise ValueError("not an arithmetic expression")
+
+    try:
+        return walk(tree.body), used
+    except (ValueError, ZeroDivisionError, RecursionError):
+        return None
+
+
+def verify(numbers: list[int], target: int, expr: str | None) -> bool:
+    if not expr:
+        return False
+    result = evaluate(expr)
+    if result is None:
+        return False
+    value, used = result
+    return value == target and not (Counter(used) - Counter(numbers))
+
+
+def _build(rng: random.Random, picks: list[int]) -> tuple[str, Fraction]:
+    """A random expression over all of `picks`, with whole, positive intermediate values."""
+    items: list[tuple[str, Fraction]] = [(str(p), Fraction(p)) for p in picks]
+    while len(items) > 1:
+        rng.shuffle(items)
+        (ea, a), (eb, b) = items.pop(), items.pop()
+        if a < b:
+            (ea, a), (eb, b) = (eb, b), (ea, a)
+        choices = [("+", a + b), ("*", a * b)]
+        if a - b > 0:
+            choices.append(("-", a - b))
+        if b != 0 and (a / b).denominator == 1 and b != 1:
+            choices.append(("/", a / b))
+        op, value = rng.choice(choices)
+        items.append((f"({ea} {op} {eb})", value))
+    expr, value = items[0]
+    return expr[1:-1] if expr.startswith("(") else expr, value
+
+
+class Countdown:
+    name = "countdown"
+    description = "reach a target number from given numbers with + - × ÷ (many valid answers)"
+    instruction = (
+        "Give the final answer on its own last line as 'Answer: <expression>', using only the given "
+        "numbers, each at most once, with +, -, *, / and parentheses."
+    )
+    answer_format = "expression"
+
+    def generate(self, rng: random.Random, level: int) -> Content:
+        count = level + 2
+        small = 10 + 5 * level
+        while True:
+            numbers = [rng.randint(1, small) for _ in range(count)]
+            if level >= 2:
+                numbers[rng.randrange(count)] = rng.choice([25, 50, 75, 100]) * (1 + level // 4)
+            picks = rng.sample(numbers, rng.randint(max(2, count - 1), count))
+            expr, value = _build(rng, picks)
+            if value.denominator == 1 and 10 <= value <= 2000 * level and value not in numbers:
+                break
+        target = int(value)
+        question = f"Using the numbers {numbers}, make {target}."
+        data = {"numbers": numbers, "target": target}  # the oracle verifies any expression with these
+        return Content(question, expr.replace(" ", ""), {"numbers": count, "used": len(picks)}, data)
+
+    def check(self, gold: str, pred: str | None, data: dict[str, Any]) -> bool:
+        return verify(list(data["numbers"]), int(data["target"]), pred)
+
+    def reward(self, gold: str, pred: str | None, data: dict[str, Any]) -> float:
+        """Shaped reward for RL: 1 if correct; up to 0.5 for a valid expression that comes close."""
+        if self.check(gold, pred, data):
+            return 1.0
+        result = evaluate(pred) if pred else None
+        if result is None or Counter(result[1]) - Counter(data["numbers"]):
+            return 0.0
+        target = int(data["target"])
+        distance = abs(float(result[0]) - target) / max(1, target)
+        return max(0.0, 0.5 * (1 - distance))
+
+    def space(self, level: int) -> int:
+        return 10**6

@@ -1,0 +1,115 @@
+"""Static benchmarks from local JSONL files: GSM8K, and any file of questions and answers.
+
+GSM8K's gold answer is the number after `####` in its worked solution. A generic JSONL file has the
+fields `id` (optional), `question` and `answer` unless the suite spec names others, and its answers
+are checked with `math` (math-verify), `numeric` or `exact`. Static sets are public by nature: they
+have no private split.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+from ponder.answers import match_exact, match_math, match_numeric
+from ponder.errors import PonderError
+from ponder.tasks.base import NUMBER_INSTRUCTION, Item
+
+CHECKS = {"math": match_math, "numeric": match_numeric, "exact": match_exact}
+ANSWER_INSTRUCTION = "Give the final answer on its own last line, in the form 'Answer: <answer>'."
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        raise PonderError(f"{path} not found: give the path of a JSONL file")
+    rows = []
+    with path.open() as f:
+        for n, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                raise PonderError(f"{path}:{n} is not valid JSON: fix or remove that line") from None
+            if not isinstance(row, dict):
+                raise PonderError(f"{path}:{n} is not a JSON object")
+            rows.append(row)
+    return rows
+
+
+def gsm8k_gold(solution: str) -> str:
+    """The final answer of a GSM8K worked solution ("… #### 1,234" → "1234")."""
+    if "####" not in solution:
+        raise PonderError("a GSM8K answer lacks its '#### <number>' line: is this GSM8K?")
+    return solution.rsplit("####", 1)[1].strip().replace(",", "")
+
+
+def gsm8k(path: Path) -> list[Item]:
+    out = []
+    for i, row in enumerate(read_jsonl(path)):
+        if "question" not in row or "answer" not in row:
+            raise PonderError(f"{path}: line {i + 1} lacks 'question' or 'answer': is this GSM8K?")
+        out.append(
+            Item(
+                id=str(row.get("id", f"gsm8k-{i}")),
+                family="gsm8k",
+                level=None,
+                split="public",
+                question=str(row["question"]),
+                answer=gsm8k_gold(str(row["answer"])),
+                instruction=NUMBER_INSTRUCTION,
+                answer_format="number",
+                data={"check": "numeric", "solution": str(row["answer"])},
+            )
+        )
+    return out
+
+
+def jsonl(path: Path, options: dict[str, str]) -> list[Item]:
+    known = {"question", "answer", "id", "check", "format"}
+    unknown = set(options) - known
+    if unknown:
+        raise PonderError(
+            f"jsonl: unknown option(s) {', '.join(sorted(unknown))}: use {', '.join(sorted(known))}"
+        )
+    q_key, a_key, id_key = (
+        options.get("question", "question"),
+        options.get("answer", "answer"),
+        options.get("id", "id"),
+    )
+    check = options.get("check", "math")
+    if check not in CHECKS:
+        raise PonderError(f"jsonl: check must be one of {', '.join(CHECKS)} (got '{check}')")
+    fmt = options.get("format", "auto" if check != "exact" else "answer")
+    out = []
+    for i, row in enumerate(read_jsonl(path)):
+        if q_key not in row or a_key not in row:
+            raise PonderError(
+                f"{path}: line {i + 1} lacks '{q_key}' or '{a_key}': name the fields (:question=…:answer=…)"
+            )
+        out.append(
+            Item(
+                id=str(row.get(id_key, f"{path.stem}-{i}")),
+                family=f"jsonl:{path.name}",
+                level=None,
+                split="public",
+                question=str(row[q_key]),
+                answer=str(row[a_key]),
+                instruction=ANSWER_INSTRUCTION,
+                answer_format=fmt,
+                data={"check": check},
+            )
+        )
+    return out
+
+
+def check_static(item: Item, pred: str | None) -> bool:
+    return CHECKS[str(item.data.get("check", "math"))](item.answer, pred)
+
+
+def shuffled(items: list[Item], seed: int) -> list[Item]:
+    order = list(items)
+    random.Random(f"static-{seed}").shuffle(order)
+    return order

@@ -1,0 +1,124 @@
+"""Suite specs: one grammar for naming the problems of an eval, used by the CLI, config and store.
+
+    suite := part ("+" part)*
+    part  := FAMILY "@" LEVEL          a procedural family at a level (1, 2, …, no maximum)
+           | FAMILY "@frontier"        the family at the model's calibrated level (ponder tasks calibrate)
+           | "gsm8k:" PATH             GSM8K's JSONL
+           | "jsonl:" PATH (":" key "=" value)*
+                                       any JSONL; keys: question, answer, id (field names), check
+                                       (math | numeric | exact), format (answer format)
+
+`--problems K` picks: for a family, indices 0…K−1 of its sequence under the seed; for a static set,
+the first K after a shuffle by the seed; for a mix, round-robin over its parts. A path may hold
+neither `+` nor a `:` followed by `key=`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ponder.errors import PonderError
+from ponder.tasks import generate, static
+from ponder.tasks.base import Item
+from ponder.tasks.registry import FAMILIES, family
+
+FRONTIER = "frontier"
+
+
+@dataclass(frozen=True)
+class Part:
+    kind: str  # "family", "gsm8k", "jsonl"
+    name: str = ""  # the family
+    level: int | str | None = None  # an int, or "frontier"
+    path: Path | None = None
+    options: dict[str, str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        if self.kind == "family":
+            return f"{self.name}@{self.level}"
+        opts = "".join(f":{k}={v}" for k, v in sorted(self.options.items()))
+        return f"{self.kind}:{self.path}{opts}"
+
+
+def _part(text: str) -> Part:
+    if text.startswith("gsm8k:"):
+        path = text[len("gsm8k:") :]
+        if not path:
+            raise PonderError("gsm8k: needs a path, for example gsm8k:data/gsm8k/test.jsonl")
+        return Part("gsm8k", path=Path(path))
+    if text.startswith("jsonl:"):
+        segments = text[len("jsonl:") :].split(":")
+        first_opt = next((i for i, s in enumerate(segments) if "=" in s), len(segments))
+        path = ":".join(segments[:first_opt])
+        if not path:
+            raise PonderError("jsonl: needs a path, for example jsonl:problems.jsonl:check=numeric")
+        options = {}
+        for seg in segments[first_opt:]:
+            key, _, value = seg.partition("=")
+            if not key or not value:
+                raise PonderError(f"jsonl option '{seg}' is not key=value")
+            options[key] = value
+        return Part("jsonl", path=Path(path), options=options)
+    m = re.fullmatch(r"([a-z][a-z0-9_-]*)@(\d+|frontier)", text)
+    if not m:
+        if text in FAMILIES:
+            raise PonderError(f"'{text}' needs a level: {text}@1, {text}@3, or {text}@frontier")
+        raise PonderError(
+            f"bad suite part '{text}': use FAMILY@LEVEL, FAMILY@frontier, gsm8k:PATH or jsonl:PATH"
+        )
+    family(m.group(1))  # an unknown family is an error now, not at load time
+    level: int | str = FRONTIER if m.group(2) == FRONTIER else int(m.group(2))
+    if level == 0:
+        raise PonderError(f"{m.group(1)}: levels start at 1")
+    return Part("family", name=m.group(1), level=level)
+
+
+def parse_suite(text: str) -> list[Part]:
+    text = text.strip()
+    if not text:
+        raise PonderError("empty suite: give one such as arithmetic@2 or gsm8k:PATH")
+    return [_part(p.strip()) for p in text.split("+")]
+
+
+def _load_part(part: Part, count: int, split: str, seed: int, frontier: dict[str, int]) -> list[Item]:
+    if part.kind == "family":
+        level = part.level
+        if level == FRONTIER:
+            if part.name not in frontier:
+                raise PonderError(
+                    f"{part.name}@frontier: no calibration for this model: "
+                    f"run `ponder tasks calibrate {part.name} --model MODEL` first"
+                )
+            level = frontier[part.name]
+        assert isinstance(level, int)
+        return generate.items(part.name, level, count, split=split, seed=seed)
+    if split != "public":
+        raise PonderError(f"{part.kind} sets are public: they have no {split} split")
+    assert part.path is not None
+    loaded = static.gsm8k(part.path) if part.kind == "gsm8k" else static.jsonl(part.path, part.options)
+    return static.shuffled(loaded, seed)[:count]
+
+
+def load_parts(
+    parts: list[Part],
+    problems: int,
+    *,
+    split: str = "public",
+    seed: int = 0,
+    frontier: dict[str, int] | None = None,
+) -> list[Item]:
+    """K problems, round-robin over the parts."""
+    if problems < 1:
+        raise PonderError("--problems must be at least 1")
+    if split not in ("public", "private"):
+        raise PonderError(f"unknown split '{split}': use public or private")
+    share = [problems // len(parts) + (1 if i < problems % len(parts) else 0) for i in range(len(parts))]
+    pools = [
+        _load_part(p, n, split, seed, frontier or {}) if n else [] for p, n in zip(parts, share, strict=True)
+    ]
+    out: list[Item] = []
+    for i in range(max((len(p) for p in pools), default=0)):
+        out += [pool[i] for pool in pools if i < len(pool)]
+    return out
