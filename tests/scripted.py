@@ -40,9 +40,7 @@ class ScriptedBackend:
             i = self._next % len(self.texts)
             self._next += 1
             lp = self.logprobs[i] if self.logprobs is not None and params.logprobs else None
-            samples.append(
-                Sample(text=self.texts[i], completion_tokens=self.tokens_each, mean_logprob=lp)
-            )
+            samples.append(Sample(text=self.texts[i], completion_tokens=self.tokens_each, mean_logprob=lp))
         return Generation(
             samples=samples,
             prompt_tokens=self.prompt_tokens,

@@ -23,6 +23,17 @@ from ponder.answers import extract_answer, match_exact, match_math, match_numeri
         ("Answer: -5.", "auto", "-5"),
         ("Answer: 18.000", "auto", "18"),
         ("answer: 0.250", "auto", "0.25"),
+        ("Answer: 17 + 23 - 8 = 32", "auto", "32"),
+        ("Answer: 17 + 23 - 8 = 32", "number", "32"),
+        ("Answer: He has 32 sheep", "auto", "32"),
+        ("Answer: 3,4,5", "number", "3"),
+        ("Answer: 3,4,5", "auto", "3,4,5"),
+        ("Answer: Paris", "auto", "Paris"),
+        ("Answer: [3, -1, 4]", "list", "[3, -1, 4]"),
+        ("Answer: Bob and Ann", "names", "Ann, Bob"),
+        ("Answer: none", "names", "none"),
+        ("Answer: (3 + 5) × 2 = 16", "expression", "(3+5)*2"),
+        ("Answer: 3 + abc", "expression", None),
     ],
 )
 def test_extract(text: str, fmt: str, expected: str | None) -> None:
@@ -62,6 +73,14 @@ def test_normalize_is_idempotent(s: str) -> None:
 )
 def test_match_math(gold: str, pred: str | None, same: bool) -> None:
     assert match_math(gold, pred) is same
+
+
+def test_numbers_compare_exactly_unless_rounded() -> None:
+    assert not match_numeric("1000000", "1000001")
+    assert not match_math("1000000", "1000001")
+    assert not match_numeric("0", "1e-10")
+    assert match_numeric("0.3333333", "1/3")
+    assert not match_numeric("0.33", "1/3")
 
 
 def test_exact_and_numeric() -> None:

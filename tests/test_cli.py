@@ -105,6 +105,11 @@ def test_models_lists_the_catalog(smol_path: Path) -> None:
         (["ask", QUESTION, "-m", "openai:m", "--base-url", "http://127.0.0.1:9/v1"], "cannot reach"),
         (["ask", QUESTION, "-m", "/nowhere/model.gguf"], "not found"),
         (["runs", "show", "ffffffff"], "no run 'ffffffff'"),
+        (["runs", "show", "%"], "no run '%'"),
+        (["ask", QUESTION, "-m", "smollm2-135m", "-s", "cot:temperature=nan"], "between 0 and 2"),
+        (["ask", QUESTION, "-m", "smollm2-135m", "-s", "sc@2:temperature=-3"], "between 0 and 2"),
+        (["ask", QUESTION, "-m", "smollm2-135m", "--ctx", "100000000"], "trained context"),
+        (["ask", QUESTION, "-m", "smollm2-135m", "--seed", "-1"], "--seed"),
         (["models", "pull", "gpt-5"], "unknown model"),
     ],
 )
@@ -128,9 +133,7 @@ def test_version() -> None:
     assert ponder("--version").stdout.startswith("ponder ")
 
 
-def test_a_missing_extra_names_the_install_command(
-    monkeypatch: pytest.MonkeyPatch, smol_path: Path
-) -> None:
+def test_a_missing_extra_names_the_install_command(monkeypatch: pytest.MonkeyPatch, smol_path: Path) -> None:
     import ponder as api
     from ponder import PonderError
 
@@ -140,3 +143,35 @@ def test_a_missing_extra_names_the_install_command(
     monkeypatch.setitem(sys.modules, "openai", None)
     with pytest.raises(PonderError, match=r"pip install 'ponder\[openai\]'"):
         api.ask("2+2?", model="openai:m", base_url="http://127.0.0.1:9/v1")
+
+
+def test_a_corrupt_store_is_one_line_and_costs_no_model_call(isolated_home: Path, smol_path: Path) -> None:
+    isolated_home.mkdir(parents=True)
+    (isolated_home / "ponder.db").write_text("this is not a database")
+    proc = ponder("ask", QUESTION, "-m", "smollm2-135m", check=False)
+    assert proc.returncode == 2 and "run store" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_text_that_looks_like_markup_prints_as_text(smol_path: Path) -> None:
+    question = "Repeat [/b] and [bold] exactly."
+    out = ponder("ask", question, "-m", "smollm2-135m", "--max-tokens", "8")
+    assert "answer:" in out.stdout
+    listed = ponder("runs", "list")
+    assert "[/b]" in listed.stdout
+    run_id = json.loads(ponder("runs", "list", "--json").stdout)["runs"][0]["id"]
+    assert "[/b]" in ponder("runs", "show", run_id).stdout
+
+
+def test_python_api_returns_the_recorded_result(isolated_home: Path, smol_path: Path) -> None:
+    import ponder as api
+
+    result = api.ask(
+        "What is 2+2?", model="smollm2-135m", strategy="bon@2:scorer=vote", max_tokens=12, seed=3
+    )
+    assert isinstance(result, api.Result) and result.run_id is not None
+    assert len(result.candidates) == 2 and result.scorer == "vote"
+    assert result.usage.completion_tokens == sum(c.completion_tokens for c in result.candidates)
+    assert run_count(isolated_home) == 1
+    with pytest.raises(api.PonderError, match="unknown answer format"):
+        api.ask("2+2?", model="smollm2-135m", answer_format="yaml")
+    assert run_count(isolated_home) == 1

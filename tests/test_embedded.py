@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from ponder import PonderError
@@ -19,9 +21,7 @@ async def test_n_samples_in_one_request_each_counted(smol_engine: EmbeddedBacken
     assert g.completion_tokens == sum(s.completion_tokens for s in g.samples)
     assert all(s.mean_logprob is not None and s.mean_logprob <= 0 for s in g.samples)
     assert 0 < g.prompt_tokens < 100  # counted once, not per sample
-    for s in g.samples:
-        if s.completion_tokens == 24:
-            assert s.finish_reason == "length"
+    assert all((s.completion_tokens == 24) == (s.finish_reason == "length") for s in g.samples)
 
 
 async def test_fixed_length_generation_counts_exactly(smol_engine: EmbeddedBackend) -> None:
@@ -47,6 +47,10 @@ async def test_prompt_longer_than_context_is_a_one_line_error(smol_engine: Embed
     assert "\n" not in str(e.value)
 
 
-def test_missing_file_or_bad_settings(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(PonderError):
-        EmbeddedBackend(tmp_path / "x.gguf", n_parallel=0)
+def test_bad_settings_and_unloadable_files(tmp_path: Path, smol_path: Path) -> None:
+    with pytest.raises(PonderError, match="must be"):
+        EmbeddedBackend(smol_path, n_parallel=0)
+    truncated = tmp_path / "cut.gguf"
+    truncated.write_bytes(smol_path.read_bytes()[:5_000_000])
+    with pytest.raises(PonderError, match=r"could not load cut\.gguf"):
+        EmbeddedBackend(truncated)

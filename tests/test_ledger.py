@@ -44,17 +44,13 @@ def test_hosted_calls_cost_tokens_and_unknown_prices_are_noted() -> None:
     )
     assert usage.cost_usd == pytest.approx(0.5 + 0.25 + 1.0)
     assert usage.flops == 0 and any("FLOPs of gpt-x not counted" in n for n in ledger.notes)
-    ledger.record(
-        gen(10, 0, [1]), role="judge", model="other", n=1, compute_parameters=None, local_cores=0
-    )
+    ledger.record(gen(10, 0, [1]), role="judge", model="other", n=1, compute_parameters=None, local_cores=0)
     assert any("dollars of other not counted" in n for n in ledger.notes)
 
 
 def test_total_is_the_sum_of_records() -> None:
     ledger = Ledger()
-    a = ledger.record(
-        gen(10, 0, [3, 4]), role="policy", model="m", n=2, compute_parameters=7, local_cores=1
-    )
+    a = ledger.record(gen(10, 0, [3, 4]), role="policy", model="m", n=2, compute_parameters=7, local_cores=1)
     b = ledger.record(gen(10, 9, [5]), role="judge", model="m", n=1, compute_parameters=7, local_cores=1)
     total = ledger.total()
     assert total.calls == 2

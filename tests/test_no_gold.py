@@ -28,16 +28,34 @@ class Gold:
         self._boom()
 
 
+class SealedProblem(Problem):
+    """A problem whose `gold` attribute may not even be looked up (an `is None` check included)."""
+
+    def __getattribute__(self, name: str) -> Any:
+        if name == "gold":
+            Gold.touched = True
+            raise AssertionError("a strategy looked up problem.gold")
+        return super().__getattribute__(name)
+
+
 @pytest.mark.parametrize("name", sorted(REGISTRY))
-async def test_strategy_never_reads_gold(name: str) -> None:
+@pytest.mark.parametrize("sealed", [False, True])
+async def test_strategy_never_reads_gold(name: str, sealed: bool) -> None:
     info = REGISTRY[name]
     spec = f"{name}@3" if info.budget else name
     backend = ScriptedBackend(["Answer: 1", "Answer: 2", "Answer: 2"], logprobs=[-1.0, -0.5, -0.7])
     ctx = Context(backend, "scripted", 100, SamplingParams(max_tokens=8), ledger=Ledger())
     Gold.touched = False
-    result = await build(spec)(Problem("q?", gold=Gold()), ctx)
+    problem = SealedProblem("q?", gold="2") if sealed else Problem("q?", gold=Gold())
+    result = await build(spec)(problem, ctx)
     assert not Gold.touched
     assert result.answer in {"1", "2"}
+
+
+def test_the_seal_works() -> None:
+    with pytest.raises(AssertionError):
+        _ = SealedProblem("q").gold is None
+    assert SealedProblem("q").question == "q"
 
 
 def test_the_poison_works() -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import openai
 import pytest
 
+import ponder
 from ponder import PonderError
 from ponder.backends.embedded import EmbeddedBackend
 from ponder.backends.openai_compat import OpenAIBackend
@@ -86,3 +88,32 @@ async def test_unreachable_server_and_unknown_model(url: str) -> None:
 def test_needs_a_base_url() -> None:
     with pytest.raises(PonderError, match="--base-url"):
         OpenAIBackend("m")
+
+
+async def test_a_server_without_logprobs_is_asked_one_by_one_and_the_refused_reply_still_counts(
+    smol_engine: EmbeddedBackend,
+) -> None:
+    app = create_app(smol_engine, logprobs=False)
+    with serving(app) as base:
+        g = await OpenAIBackend("smollm2-135m", base_url=base).generate(PROMPT, FIXED, 3)
+    assert len(g.samples) == 3 and [s.completion_tokens for s in g.samples] == [10, 10, 10]
+    # the first n=3 reply could not be counted per sample: its tokens were spent all the same
+    assert g.requests == 4 and app.state.counters["requests"] == 4
+    assert g.completion_tokens == 30 + 10  # the server reported the first choice of the refused reply
+
+
+async def test_hosted_models_are_priced_by_their_server_name(
+    url: str, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    isolated_home.mkdir(parents=True, exist_ok=True)
+    (isolated_home / "prices.toml").write_text(
+        '[models."smollm2-135m"]\ninput_per_mtok = 1000.0\noutput_per_mtok = 2000.0\n'
+    )
+    result = await ponder.ask_async(
+        "Say hi.", model="openai:smollm2-135m", base_url=url, strategy="sc@2", max_tokens=6, seed=1
+    )
+    u = result.usage
+    expected = ((u.prompt_tokens - u.cached_prompt_tokens) * 1000.0 + u.completion_tokens * 2000.0) / 1e6
+    assert u.cost_usd == pytest.approx(expected) and u.cost_usd > 0
+    assert not any("not counted" in n and "dollars" in n for n in result.notes)
+    assert u.flops == 2 * 134_515_008 * u.uncached_tokens  # a catalog name behind a server has known FLOPs

@@ -12,9 +12,7 @@ from ponder.types import CallRecord, Candidate, Result, Usage
 
 
 def result() -> Result:
-    usage = Usage(
-        calls=1, prompt_tokens=10, completion_tokens=7, wall_seconds=1.5, flops=3.0, cost_usd=0.01
-    )
+    usage = Usage(calls=1, prompt_tokens=10, completion_tokens=7, wall_seconds=1.5, flops=3.0, cost_usd=0.01)
     return Result(
         answer="4",
         strategy="sc@2",

@@ -66,6 +66,12 @@ async def test_bon_falls_back_to_votes_without_logprobs_and_says_so() -> None:
     assert any("fell back to 'vote'" in n for n in result.notes)
 
 
+async def test_bon_prefers_a_candidate_with_an_answer() -> None:
+    backend = ScriptedBackend(["I am sure", "Answer: 2"], logprobs=[-0.01, -3.0])
+    result = await build("bon@2")(Q, ctx(backend))
+    assert result.answer == "2"
+
+
 async def test_bon_vote_scorer() -> None:
     backend = ScriptedBackend(["Answer: 1", "Answer: 2", "Answer: 2"], logprobs=[-0.1, -3.0, -3.0])
     result = await build("bon@3:scorer=vote")(Q, ctx(backend))
@@ -87,9 +93,7 @@ async def test_usage_is_the_sum_of_recorded_calls(spec: str) -> None:
     result = await build(spec)(Q, ctx(backend))
     n = len(result.candidates)
     assert result.usage.calls == len(backend.requests) == len(result.calls) == 1
-    assert (
-        result.usage.completion_tokens == 11 * n == sum(c.completion_tokens for c in result.candidates)
-    )
+    assert result.usage.completion_tokens == 11 * n == sum(c.completion_tokens for c in result.candidates)
     assert result.usage.prompt_tokens == 20
     assert result.usage.flops == 2 * 1000 * (20 + 11 * n)
     assert result.strategy == spec

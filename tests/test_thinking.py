@@ -55,6 +55,19 @@ def test_parse_response_separates_thoughts_and_counts_per_choice() -> None:
     assert parsed.counted and parsed.prompt_tokens == 9 and parsed.cached_prompt_tokens == 4
 
 
+def test_reasoning_tokens_reported_by_the_server() -> None:
+    response = {
+        "choices": [{"message": {"content": "Answer: 1", "reasoning_content": "hidden"}}],
+        "usage": {
+            "prompt_tokens": 5,
+            "completion_tokens": 40,
+            "completion_tokens_details": {"reasoning_tokens": 31},
+        },
+    }
+    parsed = parse_response(response, 0.0)
+    assert parsed.reported_reasoning_tokens == 31 and parsed.reported_completion_tokens == 40
+
+
 def test_reasoning_content_field_and_missing_usage() -> None:
     response = {"choices": [{"message": {"content": "Answer: 1", "reasoning_content": "I think"}}]}
     parsed = parse_response(response, 0.0)

@@ -7,6 +7,7 @@ import functools
 from collections.abc import Callable, Coroutine
 from typing import Any, ParamSpec, TypeVar
 
+from ponder.answers.extract import FORMATS
 from ponder.backends.base import MAX_N
 from ponder.backends.factory import DEFAULT_CTX, DEFAULT_THREADS, open_backend
 from ponder.errors import PonderError
@@ -22,7 +23,7 @@ from ponder.types import Problem, Result, SamplingParams
 MAX_TOKENS_LIMIT = 32768
 
 
-def _check(max_tokens: int, temperature: float | None, threads: int, ctx: int) -> None:
+def _check(max_tokens: int, temperature: float | None, threads: int, ctx: int, seed: int | None) -> None:
     if not 1 <= max_tokens <= MAX_TOKENS_LIMIT:
         raise PonderError(f"--max-tokens must be between 1 and {MAX_TOKENS_LIMIT}")
     if temperature is not None and not 0.0 <= temperature <= 2.0:
@@ -31,6 +32,8 @@ def _check(max_tokens: int, temperature: float | None, threads: int, ctx: int) -
         raise PonderError("--threads must be at least 1")
     if ctx < 64:
         raise PonderError("--ctx must be at least 64 tokens")
+    if seed is not None and not 0 <= seed < 2**32:
+        raise PonderError("--seed must be between 0 and 4294967295 (leave it out for a random one)")
 
 
 P = ParamSpec("P")
@@ -70,12 +73,16 @@ async def ask_async(
     """
     if not question.strip():
         raise PonderError("the question is empty: give the question to answer")
-    _check(max_tokens, temperature, threads, ctx)
+    _check(max_tokens, temperature, threads, ctx, seed)
+    if answer_format not in FORMATS:
+        raise PonderError(f"unknown answer format '{answer_format}': use one of {', '.join(FORMATS)}")
     spec = parse_spec(strategy)
     run_strategy = build(spec)
     n = samples_needed(spec)
     assert n <= MAX_N
     table = prices.load()
+    if record:  # a store that cannot be opened fails now, before the model spends anything
+        open_store().close()
     ref = parse_model(model, quiet=quiet)
     backend = open_backend(ref, n=n, threads=threads, n_ctx=ctx, base_url=base_url, api_key=api_key)
     context = Context(

@@ -51,7 +51,9 @@ class Ledger:
         if local_cores > 0:
             usage.cost_usd = self.prices.local_cost(g.wall_seconds, local_cores)
         else:
-            cost = self.prices.token_cost(model, g.prompt_tokens, g.cached_prompt_tokens, g.completion_tokens)
+            # Prices are keyed by the server's model name ("gpt-4o-mini", not "openai:gpt-4o-mini").
+            name = model.removeprefix("openai:")
+            cost = self.prices.token_cost(name, g.prompt_tokens, g.cached_prompt_tokens, g.completion_tokens)
             if cost is None:
                 self._note(f"dollars of {model} not counted: add it to PONDER_HOME/prices.toml")
             else:

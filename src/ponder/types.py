@@ -9,6 +9,7 @@ Invariants:
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -126,7 +127,10 @@ class Candidate:
     thinking_tokens: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        if self.score is not None and not math.isfinite(self.score):
+            out["score"] = None  # JSON has no infinities
+        return out
 
 
 @dataclass

@@ -16,7 +16,8 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
-_NUMBER = re.compile(r"-?\$?\s?\d[\d,]*(?:\.\d+)?(?:/\d+)?|-?\.\d+")
+# Commas count as thousands separators only in groups of three: "1,234" is one number, "3,4,5" three.
+_NUMBER = re.compile(r"-?\$?\s?(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?(?:/\d+)?|-?\.\d+")
 _ANSWER_LINE = re.compile(
     r"^[\s*#_>-]*(?:final\s+)?answer\s*\**\s*[:：]\s*\**\s*(.+)"  # "Answer: 18", "**Answer:** 18"
     r"|\bthe\s+(?:final\s+)?answer\s+is\s*[:：]?\s*(.+)"  # "... the answer is 18."
@@ -112,11 +113,15 @@ def extract_answer(text: str, fmt: str = "auto") -> str | None:
         raw = _answer_line(text)
     elif fmt == "number":
         # The answer line's first number ("Answer: 12 apples, after 3 days"), else the text's last.
-        line = _answer_line(text) or _last_boxed(text)
+        line = _after_equals(_answer_line(text) or _last_boxed(text))
         first = _NUMBER.findall(_FRAC.sub(r"\1/\2", line)) if line else []
         raw = first[0] if first else _last_number(text)
     elif fmt == "auto":
-        raw = _last_boxed(text) or _answer_line(text) or _last_number(text)
+        raw = _last_boxed(text) or _after_equals(_answer_line(text)) or _last_number(text)
+        if raw is not None and _number(normalize(raw)) is None:
+            # "Answer: He has 32 sheep" → 32; a line with no number or several stays as it is.
+            numbers = _NUMBER.findall(_FRAC.sub(r"\1/\2", raw))
+            raw = numbers[0] if len(numbers) == 1 else raw
     else:
         raise ValueError(f"unknown answer format {fmt!r}")
     if raw is None:
@@ -125,9 +130,20 @@ def extract_answer(text: str, fmt: str = "auto") -> str | None:
     return answer or None
 
 
+def _after_equals(line: str | None) -> str | None:
+    """The result of a worked line: "17 + 23 - 8 = 32" → "32"."""
+    if line is None or "=" not in line:
+        return line
+    return line.rsplit("=", 1)[1].strip() or None
+
+
 def _number(s: str) -> str | None:
     """Canonical text of a number (1,000.50 → 1000.5; 18.0 → 18; 3/4 stays), or None."""
-    s = s.replace(",", "").replace("$", "").replace(" ", "")
+    s = s.replace("$", "").replace(" ", "")
+    if "," in s:
+        if not re.fullmatch(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?", s):
+            return None
+        s = s.replace(",", "")
     if re.fullmatch(r"-?\d+/\d+", s):
         return s
     try:

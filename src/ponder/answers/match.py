@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+from fractions import Fraction
 
 from ponder.answers.extract import normalize
 
@@ -16,24 +17,25 @@ def match_exact(gold: str, pred: str | None) -> bool:
     return pred is not None and normalize(gold) == normalize(pred)
 
 
-def _as_float(s: str) -> float | None:
-    s = normalize(s)
+def _as_fraction(s: str) -> Fraction | None:
     try:
-        if "/" in s:
-            num, den = s.split("/", 1)
-            return float(num) / float(den)
-        return float(s)
+        return Fraction(normalize(s))
     except (ValueError, ZeroDivisionError):
         return None
 
 
 def match_numeric(gold: str, pred: str | None, rel_tol: float = 1e-6) -> bool:
+    """Equal numbers. Exact for integers and fractions (1000000 is not 1000001); a relative tolerance
+    only where one side is a rounded decimal (0.333333 against 1/3)."""
     if pred is None:
         return False
-    a, b = _as_float(gold), _as_float(pred)
+    a, b = _as_fraction(gold), _as_fraction(pred)
     if a is None or b is None:
         return False
-    return math.isclose(a, b, rel_tol=rel_tol, abs_tol=1e-9)
+    if a == b:
+        return True
+    rounded = any("." in normalize(s) for s in (gold, pred))
+    return rounded and math.isclose(a, b, rel_tol=rel_tol)
 
 
 def match_math(gold: str, pred: str | None) -> bool:

@@ -69,7 +69,13 @@ class EmbeddedBackend:
         params.cpuparams_batch.n_threads = threads
         params.reasoning_format = xllamacpp.common_reasoning_format.COMMON_REASONING_FORMAT_NONE
         params.verbosity = -1
-        self._server: Any = xllamacpp.Server(params)
+        try:
+            self._server: Any = xllamacpp.Server(params)
+        except RuntimeError as e:
+            raise PonderError(
+                f"the engine could not load {path.name} ({e}): check the file (re-pull it) "
+                "and that --ctx and the slots fit in memory"
+            ) from None
         self.capabilities = Capabilities(
             max_n=n_parallel, logprobs=True, prefix_sharing=True, local_cores=threads
         )

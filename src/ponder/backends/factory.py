@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ponder.backends.base import Backend
+from ponder.errors import PonderError
 from ponder.models.resolve import ModelRef
 
 DEFAULT_THREADS = 2
@@ -27,6 +28,10 @@ def open_backend(
     from ponder.backends.embedded import EmbeddedBackend
 
     assert model.path is not None
+    if model.context_length is not None and n_ctx > model.context_length:
+        raise PonderError(
+            f"--ctx {n_ctx} is more than {model.name}'s trained context of {model.context_length}: lower it"
+        )
     return EmbeddedBackend(
         model.path,
         model=model.name,

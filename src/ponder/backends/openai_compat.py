@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import time
 from collections.abc import Sequence
@@ -88,7 +87,7 @@ class OpenAIBackend:
                 text = str(e).lower()
                 if n > 1 and self._n_ok and ("'n'" in text or " n " in text or "`n`" in text):
                     self._n_ok = False
-                    raise _Refused from None
+                    raise _Refused(None) from None
                 if self._logprobs_ok and "logprob" in text:
                     self._logprobs_ok = False
                     continue
@@ -119,15 +118,21 @@ class OpenAIBackend:
                 return _count_single(parsed)
             if not parsed.counted:
                 self._logprobs_ok = False  # counts per choice are unknown: go one by one
-                raise _Refused
+                raise _Refused(parsed)
+            if len(parsed.samples) < n:
+                self._n_ok = False  # it gives fewer choices than asked: ask one by one from now on
             return parsed
 
     async def generate(self, messages: Sequence[Message], params: SamplingParams, n: int) -> Generation:
         started = time.perf_counter()
         parts: list[ParsedResponse] = []
+        wasted: list[ParsedResponse] = []  # answered but unusable: spent all the same
         if self._n_ok and self._logprobs_ok and n > 1:
-            with contextlib.suppress(_Refused):
+            try:
                 parts.append(await self._request(messages, params, n))
+            except _Refused as refused:
+                if refused.parsed is not None:
+                    wasted.append(refused.parsed)
         missing = n - sum(len(p.samples) for p in parts)
         if missing > 0:
             singles = [self._request(messages, _nth_seed(params, i), 1) for i in range(n - missing, n)]
@@ -137,14 +142,15 @@ class OpenAIBackend:
         # reasoning); llama.cpp reports the first choice only, less. The larger is what was spent.
         completion = sum(
             max(sum(s.completion_tokens for s in p.samples), p.reported_completion_tokens) for p in parts
-        )
+        ) + sum(p.reported_completion_tokens for p in wasted)
+        spent = parts + wasted
         return Generation(
             samples=samples,
-            prompt_tokens=sum(p.prompt_tokens for p in parts),
-            cached_prompt_tokens=sum(p.cached_prompt_tokens for p in parts),
+            prompt_tokens=sum(p.prompt_tokens for p in spent),
+            cached_prompt_tokens=sum(p.cached_prompt_tokens for p in spent),
             completion_tokens=completion,
             wall_seconds=time.perf_counter() - started,
-            requests=len(parts),
+            requests=len(spent),
         )
 
     def close(self) -> None:
@@ -152,7 +158,11 @@ class OpenAIBackend:
 
 
 class _Refused(Exception):
-    """The server cannot give n counted samples in one request."""
+    """The server cannot give n counted samples in one request (`parsed`: what it did answer)."""
+
+    def __init__(self, parsed: ParsedResponse | None) -> None:
+        super().__init__()
+        self.parsed = parsed
 
 
 def _nth_seed(params: SamplingParams, i: int) -> SamplingParams:
@@ -167,4 +177,7 @@ def _count_single(parsed: ParsedResponse) -> ParsedResponse:
         raise PonderError("the server returned no choice for a request: check the server's logs")
     (sample,) = parsed.samples
     tokens = max(sample.completion_tokens, parsed.reported_completion_tokens)
-    return replace(parsed, samples=[replace(sample, completion_tokens=tokens)], counted=True)
+    thinking = max(sample.thinking_tokens, parsed.reported_reasoning_tokens)
+    return replace(
+        parsed, samples=[replace(sample, completion_tokens=tokens, thinking_tokens=thinking)], counted=True
+    )

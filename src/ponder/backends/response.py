@@ -21,6 +21,7 @@ class ParsedResponse:
     prompt_tokens: int
     cached_prompt_tokens: int
     reported_completion_tokens: int  # what the server's usage says, whatever it means
+    reported_reasoning_tokens: int  # usage.completion_tokens_details.reasoning_tokens, if given
     counted: bool  # every choice's tokens were counted from its logprobs
 
 
@@ -60,10 +61,12 @@ def parse_response(response: dict[str, Any], latency_s: float) -> ParsedResponse
     parsed = [_choice(c, latency_s) for c in choices]
     usage = response.get("usage") or {}
     details = usage.get("prompt_tokens_details") or {}
+    completion_details = usage.get("completion_tokens_details") or {}
     return ParsedResponse(
         samples=[s for s, _ in parsed],
         prompt_tokens=_int(usage.get("prompt_tokens")),
         cached_prompt_tokens=_int(details.get("cached_tokens")),
         reported_completion_tokens=_int(usage.get("completion_tokens")),
+        reported_reasoning_tokens=_int(completion_details.get("reasoning_tokens")),
         counted=bool(parsed) and all(c for _, c in parsed),
     )

@@ -9,7 +9,7 @@ from rich.table import Table
 
 from ponder.api import ask as run_ask
 from ponder.backends.factory import DEFAULT_CTX, DEFAULT_THREADS
-from ponder.cli.output import console, fold, human_count, print_json
+from ponder.cli.output import console, esc, fold, human_count, print_json
 from ponder.models.catalog import DEFAULT_MODEL
 from ponder.types import Result
 
@@ -30,6 +30,9 @@ def ask(
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible server for openai: models.")] = None,
     threads: Annotated[int, typer.Option(help="CPU threads of the embedded engine.")] = (DEFAULT_THREADS),
     ctx: Annotated[int, typer.Option(help="Context size per sample, embedded engine.")] = (DEFAULT_CTX),
+    api_key: Annotated[
+        str | None, typer.Option(help="API key for openai: models (default: PONDER_API_KEY, OPENAI_API_KEY).")
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Answer QUESTION, spending compute as the strategy says, and record the run."""
@@ -41,6 +44,7 @@ def ask(
         temperature=temperature,
         seed=seed,
         base_url=base_url,
+        api_key=api_key,
         threads=threads,
         ctx=ctx,
         quiet=json_out,
@@ -52,19 +56,22 @@ def ask(
 
 
 def show(result: Result) -> None:
-    console.print(f"[bold]answer:[/bold] {result.answer}   [dim]{result.strategy} on {result.model}")
+    # Model and user text is escaped: "[/b]" in an answer must print, not be read as markup.
+    console.print(
+        f"[bold]answer:[/bold] {esc(result.answer)}   [dim]{result.strategy} on {esc(result.model)}"
+    )
     total = sum(result.votes.values())
     if len(result.candidates) > 1 and total:
-        votes = "  ".join(f"{a}: {c}" for a, c in result.votes.items())
+        votes = "  ".join(f"{esc(a)}: {c}" for a, c in result.votes.items())
         console.print(f"[bold]votes:[/bold] {votes}   [dim]({total} of {len(result.candidates)} answered)")
     for i, c in enumerate(result.candidates):
         score = f"{c.score:.3f}" if c.score is not None else "-"
-        head = f"[cyan]#{i}[/cyan] answer={c.answer} score={score} tokens={c.completion_tokens}"
+        head = f"[cyan]#{i}[/cyan] answer={esc(c.answer)} score={score} tokens={c.completion_tokens}"
         if c.finish_reason == "length":
             head += " [yellow](truncated)[/yellow]"
         console.print(head)
         if c.thoughts:
-            console.print(f"[dim]  thinking ({c.thinking_tokens} tokens): {fold(c.thoughts, 2)}")
+            console.print(f"[dim]  thinking ({c.thinking_tokens} tokens): {esc(fold(c.thoughts, 2))}")
         console.print(fold(c.text), markup=False, highlight=False)
     u = result.usage
     table = Table(title="compute", show_header=True)

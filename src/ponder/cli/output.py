@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 console = Console()
 err = Console(stderr=True)
@@ -14,6 +15,11 @@ err = Console(stderr=True)
 
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def esc(value: object) -> str:
+    """Text from a model or a user, safe to put inside rich markup."""
+    return escape(str(value))
 
 
 def human_count(x: float) -> str:

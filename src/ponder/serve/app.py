@@ -5,8 +5,8 @@
 It answers `/v1/chat/completions` and `/v1/models` the way llama.cpp's own server does (usage
 included: with n > 1 it counts the first choice's tokens only), so the HTTP backend is tested against
 a real model served over HTTP. Two knobs imitate other servers for tests: `max_n` refuses larger n
-with a 400, as some servers do, and `fail_first` answers the first requests with a 503, to exercise
-the client's retries.
+with a 400, as some servers do, `fail_first` answers the first requests with a 503, to exercise
+the client's retries, and `logprobs=False` drops logprobs from replies, as servers without them do.
 """
 
 import asyncio
@@ -24,7 +24,9 @@ def _error(status: int, message: str, kind: str = "invalid_request_error") -> An
     return JSONResponse({"error": {"code": status, "message": message, "type": kind}}, status_code=status)
 
 
-def create_app(engine: EmbeddedBackend, *, max_n: int | None = None, fail_first: int = 0) -> Any:
+def create_app(
+    engine: EmbeddedBackend, *, max_n: int | None = None, fail_first: int = 0, logprobs: bool = True
+) -> Any:
     try:
         from fastapi import FastAPI, Request
     except ImportError:
@@ -66,6 +68,9 @@ def create_app(engine: EmbeddedBackend, *, max_n: int | None = None, fail_first:
             err = response["error"]
             return _error(int(err.get("code", 400)), str(err.get("message")), str(err.get("type")))
         response["model"] = engine.model
+        if not logprobs:
+            for choice in response.get("choices", []):
+                choice.pop("logprobs", None)
         response.setdefault("created", int(time.time()))
         return response
 

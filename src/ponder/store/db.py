@@ -80,7 +80,7 @@ class Store:
     def run(self, run_id: str) -> dict[str, Any]:
         """One run with its calls and samples; `run_id` may be a unique prefix."""
         rows = self.db.execute(
-            "SELECT * FROM runs WHERE id LIKE ? ORDER BY id LIMIT 2", (run_id + "%",)
+            "SELECT * FROM runs WHERE substr(id, 1, ?) = ? ORDER BY id LIMIT 2", (len(run_id), run_id)
         ).fetchall()
         if not rows or not run_id:
             raise PonderError(f"no run '{run_id}': `ponder runs list` shows the run ids")
@@ -137,9 +137,11 @@ def open_store(path: Path | None = None) -> Store:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(path)
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA foreign_keys = ON")
+        migrate(db)
     except (OSError, sqlite3.Error) as e:
-        raise PonderError(f"cannot open the run store at {path} ({e}): check PONDER_HOME") from e
-    db.row_factory = sqlite3.Row
-    db.execute("PRAGMA foreign_keys = ON")
-    migrate(db)
+        raise PonderError(
+            f"cannot open the run store at {path} ({e}): move the file away or set PONDER_HOME"
+        ) from e
     return Store(db)

@@ -81,6 +81,8 @@ class Key:
     default: Any
     help: str
     choices: tuple[str, ...] = ()
+    low: float | None = None  # inclusive bounds for numbers
+    high: float | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,11 @@ def _convert(spec: Spec, key: str, raw: str, meta: Key) -> Any:
         raise PonderError(f"'{spec}': {key}={raw} is not a {meta.kind.__name__}: {meta.help}") from None
     if meta.choices and value not in meta.choices:
         raise PonderError(f"'{spec}': {key} must be one of {', '.join(meta.choices)}")
+    out_of_range = (meta.low is not None and not value >= meta.low) or (
+        meta.high is not None and not value <= meta.high
+    )
+    if out_of_range:  # written so that NaN is out of range too
+        raise PonderError(f"'{spec}': {key} must be between {meta.low:g} and {meta.high:g}")
     return value
 
 

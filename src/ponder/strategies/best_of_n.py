@@ -21,7 +21,8 @@ def best_of_n(*, spec: str, n: int, scorer: str = "logprob", temperature: float 
             used = "vote"
             scores = vote_scores(samples, answers)
             notes.append(f"scorer '{scorer}' unavailable (no logprobs): fell back to 'vote'")
-        best = max(range(len(samples)), key=lambda i: (scores[i], -i))
+        # A sample without an answer is chosen only when no sample has one.
+        best = max(range(len(samples)), key=lambda i: (answers[i] is not None, scores[i], -i))
         candidates = [to_candidate(s, a, x) for s, a, x in zip(samples, answers, scores, strict=True)]
         _, votes = vote(answers)
         return ctx.result(

@@ -11,7 +11,7 @@ from ponder.strategies.base import Context, Key
 from ponder.types import Candidate, Problem, Sample
 
 DEFAULT_SAMPLING_TEMPERATURE = 0.7
-TEMPERATURE = Key(float, None, "sampling temperature, e.g. 0.7")
+TEMPERATURE = Key(float, None, "sampling temperature, e.g. 0.7", low=0.0, high=2.0)
 
 
 def to_candidate(sample: Sample, answer: str | None, score: float | None) -> Candidate:

@@ -16,10 +16,11 @@ Scorer = Callable[[Sequence[Sample], Sequence[str | None]], list[float] | None]
 
 
 def logprob_scores(samples: Sequence[Sample], answers: Sequence[str | None]) -> list[float] | None:
+    """Mean token logprobs; None when the backend gave none (an empty sample alone scores −inf)."""
     scores = [s.mean_logprob for s in samples]
-    if any(x is None for x in scores):
+    if all(x is None for x in scores):
         return None
-    return [float(x) for x in scores if x is not None]
+    return [float(x) if x is not None else float("-inf") for x in scores]
 
 
 def vote_scores(samples: Sequence[Sample], answers: Sequence[str | None]) -> list[float]:
