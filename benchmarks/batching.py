@@ -55,9 +55,7 @@ def main() -> None:
 
     ref = parse(args.model)
     assert ref.path is not None, "the benchmark runs an embedded model"
-    engine = EmbeddedBackend(
-        ref.path, model=ref.name, threads=args.threads, n_parallel=args.n, n_ctx=1024
-    )
+    engine = EmbeddedBackend(ref.path, model=ref.name, threads=args.threads, n_parallel=args.n, n_ctx=1024)
     params = SamplingParams(max_tokens=args.tokens, temperature=0.8, seed=0, ignore_eos=True)
     raw_body = {
         "messages": [m.to_dict() for m in PROMPT],
@@ -76,9 +74,7 @@ def main() -> None:
         return asyncio.run(engine.generate(PROMPT, with_lp, args.n)).completion_tokens
 
     def ponder_seq() -> int:
-        return sum(
-            asyncio.run(engine.generate(PROMPT, params, 1)).completion_tokens for _ in range(args.n)
-        )
+        return sum(asyncio.run(engine.generate(PROMPT, params, 1)).completion_tokens for _ in range(args.n))
 
     def raw_n() -> int:
         response = engine.handle_chat(raw_body)

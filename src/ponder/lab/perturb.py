@@ -22,7 +22,7 @@ from fractions import Fraction
 from ponder.lab.arith import evaluate_exact
 
 ANNOTATION = re.compile(r"<<([^<>=]+)=([^<>]+)>>")
-NUMBER = re.compile(r"\d+(?:\.\d+)?")
+NUMBER = re.compile(r"\d+(?:\.\d+)?|\.\d+")
 QUESTION_NUMBER = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?![\d])|(?<![\w.])\d+(?:\.\d+)?(?![\d])")
 
 
@@ -113,8 +113,12 @@ def perturb(question: str, solution: str, gold: str, rng: random.Random, tries: 
 
 def _rewrite(question: str, new: dict[Fraction, Fraction]) -> str:
     def replace(m: re.Match[str]) -> str:
-        v = _number(m.group(0))
-        return _fmt(new[v]) if v in new else m.group(0)
+        token = m.group(0)
+        v = _number(token)
+        if new.get(v, v) == v:
+            return token
+        text = _fmt(new[v])
+        return f"{int(text):,}" if "," in token and text.isdigit() else text
 
     return QUESTION_NUMBER.sub(replace, question)
 

@@ -52,7 +52,7 @@ def items(
         for attempt in range(MAX_ATTEMPTS):
             rng = seeds.item_rng(key_secret, name, level, split, seed, index, attempt)
             content = fam.generate(rng, level)
-            digest = seeds.content_hash(name, content.question, content.answer)
+            digest = seeds.content_hash(name, content.question)
             if seeds.split_of(digest) != split or digest in seq.seen:
                 continue
             seq.seen.add(digest)
@@ -73,7 +73,7 @@ def items(
             break
         else:
             raise PonderError(
-                f"{name} at level {level} has no new {split} item after {index} items "
-                f"(about {fam.space(level)} exist): use a higher level or fewer problems"
+                f"{name} at level {level} has no new {split} item after {index} items: its item "
+                "space is too small at this level; use a higher level or fewer problems"
             )
     return seq.items[:count]

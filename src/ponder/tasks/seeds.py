@@ -46,8 +46,10 @@ def item_rng(
     return random.Random(int.from_bytes(hashlib.sha256(key.encode()).digest()[:16], "big"))
 
 
-def content_hash(family: str, question: str, answer: str) -> str:
-    return hashlib.sha256(f"{family}\x1f{question}\x1f{answer}".encode()).hexdigest()
+def content_hash(family: str, question: str) -> str:
+    """An item is its question: two items that ask the same are the same item, whatever their gold
+    expression (countdown has many correct answers to one question)."""
+    return hashlib.sha256(f"{family}\x1f{question}".encode()).hexdigest()
 
 
 def split_of(digest: str) -> str:

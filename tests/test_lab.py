@@ -1,0 +1,114 @@
+"""Calibration's search, the intervals, and the GSM8K perturbation on the whole test split."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from ponder.lab import perturb as perturbation
+from ponder.lab.calibrate import calibrate
+from ponder.lab.perturb import Refusal, Twin, parse_steps, perturb, replay
+from ponder.lab.stats import paired_bootstrap, wilson
+from ponder.tasks.static import gsm8k_gold
+
+GSM8K = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "gsm8k" / "test.jsonl"
+
+
+def fake_model(frontier: int, per_level: int = 20):  # type: ignore[no-untyped-def]
+    """A 'model' that is right at every level up to `frontier` and wrong above it."""
+    asked: list[int] = []
+
+    async def measure(level: int) -> tuple[int, int]:
+        asked.append(level)
+        return (per_level if level <= frontier else 0), per_level
+
+    return measure, asked
+
+
+@pytest.mark.parametrize("frontier", [1, 2, 3, 7, 12, 50, 513])
+async def test_calibration_finds_the_crossing(frontier: int) -> None:
+    measure, asked = fake_model(frontier)
+    result = await calibrate("f", "m", measure)
+    assert result.level == frontier
+    assert result.interval_low == frontier and result.interval_high == frontier + 1
+    assert len(asked) == len(set(asked))  # no level measured twice
+    assert len(asked) <= 2 * (frontier.bit_length() + 1) + 1
+
+
+async def test_calibration_below_50_at_level_one() -> None:
+    measure, asked = fake_model(0)
+    result = await calibrate("f", "m", measure)
+    assert result.level is None and asked == [1] and "below 50%" in result.note
+
+
+async def test_calibration_cap() -> None:
+    measure, _ = fake_model(10**6)
+    result = await calibrate("f", "m", measure, max_level=64)
+    assert result.level == 64 and "cap" in result.note
+
+
+def test_wilson_and_bootstrap() -> None:
+    ci = wilson(0, 10)
+    assert ci.low == 0 and 0.2 < ci.high < 0.35
+    ci = wilson(10, 10)
+    assert ci.high == pytest.approx(1) and 0.65 < ci.low < 0.8
+    same = paired_bootstrap([True, False] * 20, [True, False] * 20)
+    assert same.estimate == same.low == same.high == 0
+    better = paired_bootstrap([True] * 30, [False] * 20 + [True] * 10, seed=1)
+    assert better.low > 0 and better.estimate == pytest.approx(20 / 30)
+    assert paired_bootstrap([1, 0, 1], [0, 0, 1], seed=3) == paired_bootstrap([1, 0, 1], [0, 0, 1], seed=3)
+
+
+def rows() -> list[dict[str, str]]:
+    return [json.loads(line) for line in GSM8K.read_text().splitlines() if line.strip()]
+
+
+def test_every_replayable_solution_reproduces_its_answer_before_any_change() -> None:
+    replayed = 0
+    for row in rows():
+        steps = parse_steps(row["answer"])
+        if isinstance(steps, Refusal):
+            continue
+        value = replay(steps, gsm8k_gold(row["answer"]))
+        if not isinstance(value, Refusal):
+            replayed += 1
+            assert value == perturbation._number(gsm8k_gold(row["answer"]))
+    assert replayed > 1000  # of 1319
+
+
+def test_unchanged_numbers_give_back_the_gold_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the 'perturbation' fixed to the identity, every twin is its original: the recomputation
+    path itself is exact."""
+    monkeypatch.setattr(perturbation, "_nudge", lambda v, rng: v)
+    twins = 0
+    for row in rows():
+        twin = perturb(row["question"], row["answer"], gsm8k_gold(row["answer"]), random.Random(0))
+        if isinstance(twin, Twin):
+            twins += 1
+            assert twin.answer == gsm8k_gold(row["answer"]) and twin.question == row["question"]
+    assert twins > 800
+
+
+def test_perturbed_twins_change_numbers_and_recompute() -> None:
+    rng = random.Random(7)
+    made = refused = 0
+    for row in rows()[:200]:
+        twin = perturb(row["question"], row["answer"], gsm8k_gold(row["answer"]), rng)
+        if isinstance(twin, Refusal):
+            refused += 1
+            assert twin.kind in {
+                "unparsable",
+                "no-annotations",
+                "unreproducible",
+                "ambiguous",
+                "no-inputs",
+                "not-whole",
+            }
+            continue
+        made += 1
+        assert twin.changed and all(k != v for k, v in twin.changed.items())
+        assert twin.question != row["question"]
+    assert made > 100 and made + refused == 200
