@@ -60,6 +60,13 @@ def near_misses(item: Item) -> list[str]:
         if knights:
             out += ["Answer: none", f"Answer: {', '.join(knights[:-1]) or 'none'}"]
         return out
+    if fmt == "code":
+        body = gold.splitlines()
+        return [
+            "```python\ndef solve(xs):\n    return xs\n```",
+            "```python\n" + "\n".join(body[:-1]) + "\n```",  # the reference without its return
+            "```python\n" + gold.replace("solve", "solved") + "```",  # the wrong name
+        ]
     if fmt == "expression":
         numbers, target = item.data["numbers"], item.data["target"]
         spare = next(k for k in range(1, 1000) if k not in numbers)
@@ -74,10 +81,13 @@ def near_misses(item: Item) -> list[str]:
 
 @pytest.mark.parametrize("name", NAMES)
 @settings(max_examples=25, deadline=None)
-@given(level=st.integers(1, 7), index=st.integers(0, 60), seed=st.integers(0, 10**6))
+@given(level=st.integers(1, 7), index=st.integers(0, 40), seed=st.integers(0, 10**6))
 def test_oracle_accepts_gold_and_rejects_near_misses(name: str, level: int, index: int, seed: int) -> None:
     item = one(name, level, index, seed)
-    assert verdict(item, f"Let me work it out.\nAnswer: {item.answer}")
+    if item.answer_format == "code":
+        assert verdict(item, f"Here is the function:\n```python\n{item.answer}```\nIt works.")
+    else:
+        assert verdict(item, f"Let me work it out.\nAnswer: {item.answer}")
     for miss in near_misses(item):
         assert not verdict(item, miss), (item.question, item.answer, miss)
     assert not verdict(item, "I do not know.")
@@ -95,13 +105,15 @@ def test_items_are_deterministic(name: str, level: int, index: int, seed: int) -
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("level", [1, 3])
 def test_no_repeats_within_a_thousand(name: str, level: int) -> None:
-    fam = FAMILIES[name]
-    if fam.space(level) < ROOMY:
-        with pytest.raises(PonderError, match="item space is too small"):
-            gen.items(name, level, 1000, seed=5)
-        return
-    questions = [i.question for i in gen.items(name, level, 1000, seed=5)]
-    assert len(set(questions)) == 1000
+    try:
+        questions = [i.question for i in gen.items(name, level, 1000, seed=5)]
+    except PonderError as e:
+        # only a level whose item space is honestly small may run out, and it says so
+        assert FAMILIES[name].space(level) < ROOMY and "item space is too small" in str(e)
+        questions = [
+            i.question for i in gen._CACHE[(gen.seeds.PUBLIC_SECRET, name, level, "public", 5)].items
+        ]
+    assert len(set(questions)) == len(questions) > 0
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -7,7 +7,8 @@ Formats, chosen per task (a task's `answer_format`):
 - `auto`: boxed, then answer line, then last number;
 - `list`: the answer line's bracketed list of integers, canonical `[1, -2, 3]`;
 - `names`: the answer line's names, sorted, canonical `Ann, Bob` (or `none`);
-- `expression`: the answer line's arithmetic expression, spaces removed, `×`/`÷` as `*`/`/`.
+- `expression`: the answer line's arithmetic expression, spaces removed, `×`/`÷` as `*`/`/`;
+- `code`: the last fenced code block (```python … ```), else the text itself if it defines a function.
 Extraction never sees the thinking block: backends strip it before.
 """
 
@@ -99,7 +100,17 @@ def _expression(text: str) -> str | None:
     return expr if re.fullmatch(r"[\d+\-*/()]+", expr) else None
 
 
-_STRUCTURED = {"list": _list, "names": _names, "expression": _expression}
+_FENCE = re.compile(r"```[ \t]*(?:python|py|python3)?[ \t]*\n(.*?)```", re.DOTALL | re.IGNORECASE)
+
+
+def _code(text: str) -> str | None:
+    blocks = _FENCE.findall(text)
+    if blocks:
+        return str(blocks[-1]).strip("\n") + "\n"
+    return text if re.search(r"^\s*def \w+\(", text, re.MULTILINE) else None
+
+
+_STRUCTURED = {"list": _list, "names": _names, "expression": _expression, "code": _code}
 FORMATS = ("auto", "boxed", "answer", "number", *_STRUCTURED)
 
 

@@ -9,7 +9,7 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from ponder.cli.output import console, print_json
+from ponder.cli.output import console, esc, print_json
 from ponder.errors import PonderError
 from ponder.models.catalog import DEFAULT_MODEL
 from ponder.tasks import FAMILIES, load
@@ -27,6 +27,12 @@ STATIC = [
         "kind": "static",
         "description": "GSM8K from a local JSONL file (gsm8k:PATH)",
         "answer_format": "number",
+    },
+    {
+        "name": "humaneval",
+        "kind": "static",
+        "description": "the 164 HumanEval problems, verified by their tests in the sandbox",
+        "answer_format": "code",
     },
     {
         "name": "jsonl",
@@ -79,7 +85,7 @@ def show(
         level = f" level {item.level}" if item.level is not None else ""
         console.print(f"[cyan]{item.id}[/cyan] [dim]{item.family}{level}, {item.split}[/dim]")
         console.print(item.question, markup=False, highlight=False)
-        console.print(f"[bold]answer:[/bold] {item.answer}", highlight=False)
+        console.print(f"[bold]answer:[/bold] {esc(item.answer)}", highlight=False)
 
 
 @app.command("calibrate")

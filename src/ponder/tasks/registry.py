@@ -5,6 +5,7 @@ from __future__ import annotations
 from ponder.errors import PonderError
 from ponder.tasks.base import Family
 from ponder.tasks.families.arithmetic import Arithmetic
+from ponder.tasks.families.code import Code
 from ponder.tasks.families.countdown import Countdown
 from ponder.tasks.families.counting import Counting
 from ponder.tasks.families.knights import Knights
@@ -13,7 +14,8 @@ from ponder.tasks.families.lists import Lists
 from ponder.tasks.families.modular import Modular
 
 FAMILIES: dict[str, Family] = {
-    f.name: f for f in (Arithmetic(), Linear(), Modular(), Knights(), Lists(), Counting(), Countdown())
+    f.name: f
+    for f in (Arithmetic(), Linear(), Modular(), Knights(), Lists(), Counting(), Countdown(), Code())
 }
 
 

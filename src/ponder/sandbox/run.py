@@ -1,0 +1,152 @@
+"""Run a program and its tests in one namespace, isolated, with a wall-clock timeout.
+
+1. Write `program.py` and `tests.py` into a fresh working directory owned by a fresh uid.
+2. Start bwrap (as root) with limits set on it (CPU, address space, file size, processes, no core
+   dumps); inside, the runner drops to that uid before reading a line of model code.
+3. The runner executes the program, then the tests, in one namespace (the tests see the program's
+   definitions, as HumanEval's `check` does) and reports by exit code.
+4. Past the timeout, the whole process group is killed; the PID namespace takes every descendant,
+   daemons included, with it. The working directory is removed.
+
+The verdict comes from the runner's exit code, which code in the same process could forge (for
+example with `os._exit(0)`): the sandbox contains code, it does not make a dishonest program honest.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from ponder.errors import PonderError
+from ponder.sandbox.isolation import bwrap_argv, ensure_isolation, interpreter
+
+Status = Literal["passed", "failed", "timeout", "memory", "error"]
+OUTPUT_LIMIT = 64 * 1024  # bytes of stdout and stderr kept
+
+_RUNNER = """
+import os, sys, traceback
+os.setgroups([]); os.setgid({uid}); os.setuid({uid})
+namespace = {{"__name__": "__main__"}}
+def run(path, code):
+    try:
+        exec(compile(open(path).read(), path, "exec"), namespace)
+    except MemoryError:
+        sys.stderr.write("MemoryError\\n"); sys.stderr.flush(); os._exit(3)
+    except BaseException:
+        traceback.print_exc(); sys.stdout.flush(); sys.stderr.flush(); os._exit(code)
+run("program.py", 2)
+run("tests.py", 1)
+sys.stdout.flush(); sys.stderr.flush(); os._exit(0)
+"""
+_EXIT = {0: "passed", 1: "failed", 2: "error", 3: "memory"}
+_uids = itertools.count()
+
+
+@dataclass(frozen=True)
+class Limits:
+    timeout: float = 10.0  # wall seconds
+    memory_mb: int = 1024  # address space
+    processes: int = 32  # processes and threads of the sandbox's user
+    file_mb: int = 16  # largest file it may write
+    open_files: int = 256
+
+    def check(self) -> None:
+        if not 0 < self.timeout <= 3600:
+            raise PonderError("--timeout must be between 0 and 3600 seconds")
+        if self.memory_mb < 64 or self.processes < 1 or self.file_mb < 1:
+            raise PonderError("sandbox limits too small: memory ≥ 64 MB, processes ≥ 1, files ≥ 1 MB")
+
+
+@dataclass(frozen=True)
+class SandboxResult:
+    status: Status
+    stdout: str
+    stderr: str
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _uid() -> int:
+    # A uid of its own per run: RLIMIT_NPROC counts a user's processes machine-wide.
+    return 200_000 + (os.getpid() % 10_000) * 100 + next(_uids) % 100
+
+
+def _read(path: Path) -> str:
+    with path.open("rb") as f:
+        data = f.read(OUTPUT_LIMIT + 1)
+    text = data[:OUTPUT_LIMIT].decode("utf-8", errors="replace")
+    return text + ("\n… (output cut)" if len(data) > OUTPUT_LIMIT else "")
+
+
+def run_code(program: str, tests: str = "", limits: Limits | None = None) -> SandboxResult:
+    """Run `program` then `tests` in one namespace, isolated; never raises for what the code does."""
+    limits = limits or Limits()
+    limits.check()
+    ensure_isolation()
+    uid = _uid()
+    base = Path(tempfile.mkdtemp(prefix="ponder-sandbox-"))
+    try:
+        work = base / "work"
+        work.mkdir()
+        (work / "program.py").write_text(program)
+        (work / "tests.py").write_text(tests)
+        for path in (work, work / "program.py", work / "tests.py"):
+            os.chown(path, uid, uid)
+        work.chmod(0o700)
+        binary, _ = interpreter()
+        argv = [*bwrap_argv(work), binary, "-I", "-c", _RUNNER.format(uid=uid)]
+
+        def limit() -> None:  # runs in the child, before bwrap starts
+            mb = 1024 * 1024
+            resource.setrlimit(resource.RLIMIT_AS, (limits.memory_mb * mb,) * 2)
+            resource.setrlimit(resource.RLIMIT_CPU, (int(limits.timeout) + 1,) * 2)
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_mb * mb,) * 2)
+            resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes,) * 2)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files,) * 2)
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+        out_path, err_path = base / "stdout", base / "stderr"
+        started = time.perf_counter()
+        with out_path.open("wb") as out, err_path.open("wb") as err:
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                preexec_fn=limit,
+                start_new_session=True,
+            )
+            try:
+                code = proc.wait(timeout=limits.timeout)
+                timed_out = False
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                code, timed_out = -signal.SIGKILL, True
+        seconds = time.perf_counter() - started
+        stdout, stderr = _read(out_path), _read(err_path)
+        if stderr.startswith("bwrap:"):
+            raise PonderError(f"the sandbox failed to start ({stderr.splitlines()[0]})")
+        status: Status
+        if timed_out or code == -signal.SIGXCPU:
+            status = "timeout"
+        elif code in _EXIT:
+            status = _EXIT[code]  # type: ignore[assignment]
+        elif code == -signal.SIGKILL or "MemoryError" in stderr:
+            status = "memory"
+        else:
+            status = "error"
+        return SandboxResult(status, stdout, stderr, seconds)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
