@@ -51,3 +51,42 @@ class ScriptedBackend:
 
     def close(self) -> None:
         pass
+
+
+@dataclass
+class SeededBackend:
+    """A deterministic stand-in for a model: each sample depends only on (prompt, seed, index), never
+    on the order of calls, so a killed-and-resumed study can be compared with an uninterrupted one."""
+
+    model: str = "seeded"
+    answers: tuple[str, ...] = ("1", "2", "3")
+    delay: float = 0.0
+    capabilities: Capabilities = field(
+        default_factory=lambda: Capabilities(max_n=64, logprobs=True, prefix_sharing=True, local_cores=2)
+    )
+
+    async def generate(self, messages: Sequence[Message], params: SamplingParams, n: int) -> Generation:
+        import asyncio
+        import hashlib
+
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        prompt = "".join(m.content for m in messages)
+        samples = []
+        for i in range(n):
+            h = int.from_bytes(hashlib.sha256(f"{prompt}|{params.seed}|{i}".encode()).digest()[:8], "big")
+            answer = self.answers[h % len(self.answers)] if h % 7 else None
+            tokens = 5 + h % 20
+            text = f"thinking {h % 1000}\nAnswer: {answer}" if answer else "no idea"
+            samples.append(
+                Sample(
+                    text=text,
+                    completion_tokens=tokens,
+                    mean_logprob=-(h % 100) / 100 if params.logprobs else None,
+                    finish_reason="length" if tokens >= params.max_tokens else "stop",
+                )
+            )
+        return Generation(samples, 30, 0, sum(s.completion_tokens for s in samples), 0.01 * n)
+
+    def close(self) -> None:
+        pass

@@ -6,12 +6,14 @@ import json
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ponder.lab import perturb as perturbation
 from ponder.lab.calibrate import calibrate
+from ponder.lab.estimators import paired_bootstrap_diff
 from ponder.lab.perturb import Refusal, Twin, parse_steps, perturb, replay
-from ponder.lab.stats import paired_bootstrap, wilson
+from ponder.lab.stats import wilson
 from ponder.tasks.static import gsm8k_gold
 
 GSM8K = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "gsm8k" / "test.jsonl"
@@ -55,11 +57,10 @@ def test_wilson_and_bootstrap() -> None:
     assert ci.low == 0 and 0.2 < ci.high < 0.35
     ci = wilson(10, 10)
     assert ci.high == pytest.approx(1) and 0.65 < ci.low < 0.8
-    same = paired_bootstrap([True, False] * 20, [True, False] * 20)
-    assert same.estimate == same.low == same.high == 0
-    better = paired_bootstrap([True] * 30, [False] * 20 + [True] * 10, seed=1)
-    assert better.low > 0 and better.estimate == pytest.approx(20 / 30)
-    assert paired_bootstrap([1, 0, 1], [0, 0, 1], seed=3) == paired_bootstrap([1, 0, 1], [0, 0, 1], seed=3)
+    same = paired_bootstrap_diff(np.array([1.0, 0.0] * 20), np.array([1.0, 0.0] * 20))
+    assert same == (0, 0, 0)
+    better = paired_bootstrap_diff(np.ones(30), np.array([0.0] * 20 + [1.0] * 10), seed=1)
+    assert better[1] > 0 and better[0] == pytest.approx(20 / 30)
 
 
 def rows() -> list[dict[str, str]]:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from ponder import __version__
-from ponder.cli import ask, models, runs, sandbox, serve, tasks
+from ponder.cli import ask, models, runs, sandbox, serve, study, tasks
 from ponder.errors import PonderError
 
 app = typer.Typer(
@@ -40,6 +40,7 @@ app.add_typer(runs.app, name="runs")
 app.add_typer(tasks.app, name="tasks")
 app.add_typer(sandbox.app, name="sandbox")
 app.command("serve")(serve.serve)
+app.command("study")(study.study)
 
 
 def run() -> None:

@@ -13,9 +13,12 @@ import random
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
+
+from ponder.lab.estimators import paired_bootstrap_diff
 from ponder.lab.evaluate import Evaluator
 from ponder.lab.perturb import Refusal, perturb
-from ponder.lab.stats import paired_bootstrap, wilson
+from ponder.lab.stats import wilson
 from ponder.tasks.base import Item
 from ponder.tasks.generate import items as family_items
 
@@ -110,7 +113,7 @@ async def contamination(evaluator: Evaluator, items: list[Item], *, seed: int = 
     perturbed = await evaluator.judge([b for _, b in pairs])
     a = [v.correct for v in originals]
     b = [v.correct for v in perturbed]
-    diff = paired_bootstrap(a, b, seed=seed)
+    diff, low, high = paired_bootstrap_diff(np.asarray(a, dtype=float), np.asarray(b, dtype=float), seed=seed)
     return Contamination(
         len(items),
         len(pairs),
@@ -118,7 +121,7 @@ async def contamination(evaluator: Evaluator, items: list[Item], *, seed: int = 
         reasons,
         sum(a) / len(a),
         sum(b) / len(b),
-        diff.estimate,
-        diff.low,
-        diff.high,
+        diff,
+        low,
+        high,
     )

@@ -1,0 +1,104 @@
+"""`ponder study`: accuracy against compute for models, strategies and budgets on a suite."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from ponder.cli.output import console, esc, human_count
+from ponder.errors import PonderError
+
+
+def study(
+    model: Annotated[str | None, typer.Option("--model", "-m", help="Models, comma-separated.")] = None,
+    suite: Annotated[
+        str | None, typer.Option(help="Suite spec, e.g. arithmetic@frontier or gsm8k:PATH.")
+    ] = None,
+    strategies: Annotated[
+        str | None, typer.Option(help="Strategy specs, comma-separated (default cot,sc,bon,coverage).")
+    ] = None,
+    max_n: Annotated[int | None, typer.Option(help="Largest budget N (default 8).")] = None,
+    problems: Annotated[int | None, typer.Option(help="Problems (default 20).")] = None,
+    out: Annotated[str | None, typer.Option(help="The study's folder (default ./study).")] = None,
+    max_tokens: Annotated[int | None, typer.Option(help="Most tokens per sample (default 320).")] = None,
+    temperature: Annotated[float | None, typer.Option(help="Sampling temperature (default 0.7).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Study seed (default 0).")] = None,
+    split: Annotated[str | None, typer.Option(help="public or private (default public).")] = None,
+    base_url: Annotated[str | None, typer.Option(help="Server for openai: models.")] = None,
+    threads: Annotated[int | None, typer.Option(help="CPU threads of the embedded engine.")] = None,
+    ctx: Annotated[int | None, typer.Option(help="Context size per sample.")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the study in --out.")] = False,
+    config: Annotated[Path | None, typer.Option("--config", help="A TOML file of these settings.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Run a study: one pool of samples per problem and model, every budget derived from it."""
+    from ponder.lab.study import StudyConfig, run_study
+
+    given: dict[str, Any] = {
+        "suite": suite,
+        "max_n": max_n,
+        "problems": problems,
+        "out": out,
+        "max_tokens": max_tokens,
+        "temperature": temperature,
+        "seed": seed,
+        "split": split,
+        "base_url": base_url,
+        "threads": threads,
+        "ctx": ctx,
+    }
+    if model is not None:
+        given["models"] = [m for m in model.split(",") if m]
+    if strategies is not None:
+        given["strategies"] = [s for s in strategies.split(",") if s]
+    if config is not None:
+        settings = StudyConfig.from_toml(config, **given)
+    else:
+        if not given.get("models") or suite is None:
+            raise PonderError("ponder study needs --model and --suite (or --config FILE)")
+        settings = StudyConfig(**{k: v for k, v in given.items() if v is not None})
+    path = run_study(settings, resume=resume, quiet=json_out)
+    summary = json.loads(path.read_text())
+    if json_out:
+        print(json.dumps(summary, indent=2))
+        return
+    show(summary)
+    console.print(f"summary: {path}\nsamples: {path.parent / 'samples.parquet'}")
+
+
+def show(summary: dict[str, Any]) -> None:
+    table = Table(title="accuracy against compute")
+    for col in (
+        "model",
+        "strategy",
+        "k",
+        "accuracy",
+        "95% CI",
+        "coverage",
+        "tokens",
+        "FLOPs",
+        "seconds",
+        "truncated",
+    ):
+        table.add_column(col, justify="right" if col not in ("model", "strategy") else "left")
+    for r in summary["rows"]:
+        table.add_row(
+            esc(r["model"]),
+            esc(r["strategy"]),
+            str(r["budget"]),
+            f"{100 * r['accuracy']:.1f}%",
+            f"{100 * r['ci_low']:.0f}–{100 * r['ci_high']:.0f}%",
+            f"{100 * r['coverage']:.1f}%" if "coverage" in r else "",
+            f"{r['mean_completion_tokens']:.0f}",
+            human_count(r["mean_flops"]),
+            f"{r['mean_seconds']:.1f}",
+            f"{100 * r['truncated_rate']:.0f}%",
+        )
+    console.print(table)
+    headline = summary.get("headline")
+    if headline:
+        console.print(f"[bold]headline:[/bold] {esc(headline['sentence'])}")

@@ -1,0 +1,119 @@
+"""A study's settings: from flags, a TOML file (`--config`), or Python; checked before anything runs.
+
+Budgets are the powers of two up to N, and N (`--max-n 12` → 1, 2, 4, 8, 12). A strategy given with a
+budget (`sc@16`) uses its own ladder up to that budget instead of `--max-n`.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from ponder.backends.base import MAX_N
+from ponder.errors import PonderError
+from ponder.specs import Spec, parse_specs
+from ponder.strategies import REGISTRY, build
+
+POOL_STRATEGIES = ("sc", "bon", "coverage")  # derived from one pool of samples per problem
+ONCE_STRATEGIES = ("direct", "cot")  # one greedy answer: budget 1, run once
+
+
+def budgets(n: int) -> list[int]:
+    ladder, k = [], 1
+    while k < n:
+        ladder.append(k)
+        k *= 2
+    return [*ladder, n]
+
+
+@dataclass
+class StudyConfig:
+    models: list[str]
+    suite: str
+    strategies: list[str] = field(default_factory=lambda: ["cot", "sc", "bon", "coverage"])
+    max_n: int = 8
+    problems: int = 20
+    out: str = "study"
+    max_tokens: int = 320
+    temperature: float = 0.7
+    seed: int = 0
+    split: str = "public"
+    base_url: str | None = None
+    threads: int = 2
+    ctx: int = 2048
+
+    @classmethod
+    def from_toml(cls, path: Path, **overrides: Any) -> StudyConfig:
+        try:
+            data = tomllib.loads(path.read_text())
+        except OSError as e:
+            raise PonderError(f"cannot read the config {path}: {e.strerror}") from None
+        except tomllib.TOMLDecodeError as e:
+            raise PonderError(f"{path} is not valid TOML ({e})") from None
+        data = data.get("study", data)
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise PonderError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}")
+        for key in ("models", "strategies"):
+            if isinstance(data.get(key), str):
+                data[key] = [s for s in data[key].split(",") if s]
+        data.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            return cls(**data)
+        except TypeError as e:
+            raise PonderError(f"{path}: {e}") from None
+
+    def specs(self) -> list[Spec]:
+        return parse_specs(",".join(self.strategies))
+
+    def ladder(self, spec: Spec) -> list[int]:
+        if spec.name in ONCE_STRATEGIES:
+            return [1]
+        return budgets(spec.n if spec.n is not None else self.max_n)
+
+    def pool_size(self) -> int:
+        """Samples per problem and model in the pool: the largest budget of any pool strategy."""
+        sizes = [max(self.ladder(s)) for s in self.specs() if s.name in POOL_STRATEGIES]
+        return max(sizes, default=0)
+
+    def check(self) -> None:
+        if not self.models:
+            raise PonderError("--model needs at least one model")
+        if len(set(self.models)) != len(self.models):
+            raise PonderError("a model is named twice in --model")
+        if not 1 <= self.max_n <= MAX_N:
+            raise PonderError(f"--max-n must be between 1 and {MAX_N}")
+        if not 1 <= self.problems <= 100_000:
+            raise PonderError("--problems must be between 1 and 100000")
+        if not 1 <= self.max_tokens <= 32768:
+            raise PonderError("--max-tokens must be between 1 and 32768")
+        if not 0.0 <= self.temperature <= 2.0:
+            raise PonderError("--temperature must be between 0 and 2")
+        if not 0 <= self.seed < 2**31:
+            raise PonderError("--seed must be between 0 and 2147483647")
+        if not self.strategies:
+            raise PonderError("--strategies needs at least one strategy")
+        for spec in self.specs():
+            if spec.name == "coverage":
+                if spec.params or spec.inner:
+                    raise PonderError("coverage takes no keys: it is pass@k over the pool")
+            elif spec.name not in REGISTRY:
+                known = ", ".join(sorted([*REGISTRY, "coverage"]))
+                raise PonderError(f"unknown strategy '{spec.name}': use one of {known}")
+            elif spec.name in ONCE_STRATEGIES:
+                build(spec)
+            else:
+                build(Spec(spec.name, 1, spec.params, spec.inner))  # keys checked; budget from the ladder
+            if spec.n is not None and not 1 <= spec.n <= MAX_N:
+                raise PonderError(f"'{spec}': N must be between 1 and {MAX_N}")
+        if len({str(s) for s in self.specs()}) != len(self.specs()):
+            raise PonderError("a strategy is named twice in --strategies")
+
+    def identity(self) -> dict[str, Any]:
+        """What must match for `--resume` to continue this study (everything but where it is)."""
+        data = asdict(self)
+        data.pop("out")
+        return data

@@ -1,0 +1,107 @@
+"""The study's outputs in DIR: `summary.json` (provenance and rows) and `samples.parquet`.
+
+Both are functions of the study store alone, so `ponder report DIR` and a resumed study rewrite them
+identically. The provenance never holds the private split's secret.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from ponder import __version__
+from ponder.errors import missing_extra
+from ponder.lab.study.analysis import analyse
+from ponder.lab.study.config import StudyConfig
+from ponder.lab.study.store import StudyStore
+from ponder.models import catalog
+from ponder.strategies import prompts
+
+SUMMARY = "summary.json"
+SAMPLES = "samples.parquet"
+
+
+def _sha256(model: str) -> str | None:
+    if model.startswith("openai:"):
+        return None
+    if model in catalog.CATALOG:
+        return catalog.CATALOG[model].sha256
+    path = Path(model)
+    if not path.is_file():
+        return None
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def provenance(config: StudyConfig, store: StudyStore) -> dict[str, Any]:
+    items = store.problems()
+    return {
+        "ponder": __version__,
+        "engine": {"xllamacpp": _version("xllamacpp"), "openai": _version("openai")},
+        "models": {m: {"sha256": _sha256(m)} for m in config.models},
+        "suite": config.suite,
+        "split": config.split,
+        "problems": len(items),
+        "problem_ids": [i.id for i in items],
+        "strategies": [str(s) for s in config.specs()],
+        "budgets": {str(s): config.ladder(s) for s in config.specs()},
+        "pool_size": config.pool_size(),
+        "sampling": {"max_tokens": config.max_tokens, "temperature": config.temperature, "seed": config.seed},
+        "prompts": {
+            "cot": prompts.COT,
+            "direct": prompts.DIRECT,
+            "instructions": sorted({i.instruction for i in items}),
+        },
+        "threads": config.threads,
+        "ctx": config.ctx,
+        "base_url": config.base_url,
+    }
+
+
+def write_outputs(config: StudyConfig, store: StudyStore) -> Path:
+    out = Path(config.out)
+    summary = {"provenance": provenance(config, store), **analyse(config, store)}
+    path = out / SUMMARY
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n")
+    tmp.replace(path)
+    write_samples(store, out / SAMPLES)
+    return path
+
+
+def write_samples(store: StudyStore, path: Path) -> None:
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise missing_extra("pyarrow", "study") from None
+    rows = store.all_samples()
+    table = pa.table(
+        {
+            "model": pa.array([r["model"] for r in rows], pa.string()),
+            "problem_id": pa.array([r["problem_id"] for r in rows], pa.string()),
+            "request": pa.array([r["kind"] for r in rows], pa.string()),
+            "sample_index": pa.array([r["idx"] for r in rows], pa.int32()),
+            "answer": pa.array([r["answer"] for r in rows], pa.string()),
+            "correct": pa.array([bool(r["correct"]) for r in rows], pa.bool_()),
+            "score": pa.array([r["score"] for r in rows], pa.float64()),
+            "completion_tokens": pa.array([r["completion_tokens"] for r in rows], pa.int32()),
+            "finish_reason": pa.array([r["finish_reason"] for r in rows], pa.string()),
+        }
+    )
+    tmp = path.with_suffix(".parquet.tmp")
+    pq.write_table(table, tmp)
+    tmp.replace(path)

@@ -1,0 +1,245 @@
+"""Run a study: for each model and problem, one pool of samples and the runs that cannot be pooled.
+
+1. The problems are loaded once (FAMILY@frontier resolves with the first model) and stored, so every
+   model sees the same problems and a resumed study the same ones again.
+2. For each model and problem: one request of n samples (the pool, n = the largest pool budget), and
+   one run per budget of each strategy that cannot be derived from a pool (`cot`, `direct`). Each
+   request has a seed derived from (study seed, model, problem, request), is judged by the oracle,
+   and is written to the study store in one transaction when it completes.
+3. On `--resume`, requests already stored are skipped: none is lost, none is redone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from ponder.answers import extract_answer
+from ponder.backends.base import Backend
+from ponder.backends.factory import open_backend
+from ponder.errors import PonderError
+from ponder.lab.study.config import POOL_STRATEGIES, StudyConfig
+from ponder.lab.study.store import StoredSample, StudyStore
+from ponder.ledger import Ledger
+from ponder.models import prices
+from ponder.models.resolve import ModelRef
+from ponder.models.resolve import parse as parse_model
+from ponder.specs import Spec
+from ponder.strategies import Context, build, prompts
+from ponder.tasks import correct, load
+from ponder.tasks.base import Item
+from ponder.types import SamplingParams
+
+STORE_NAME = "study.sqlite"
+BackendFactory = Callable[[str, StudyConfig], tuple[Backend, ModelRef]]
+
+
+def default_backend(model: str, config: StudyConfig) -> tuple[Backend, ModelRef]:
+    ref = parse_model(model, quiet=False)
+    n = max(1, config.pool_size())
+    return open_backend(ref, n=n, threads=config.threads, n_ctx=config.ctx, base_url=config.base_url), ref
+
+
+def request_seed(seed: int, model: str, problem: str, kind: str) -> int:
+    digest = hashlib.sha256(f"{seed}\x1f{model}\x1f{problem}\x1f{kind}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") % 2**31
+
+
+@dataclass
+class Work:
+    model: str
+    item: Item
+    kind: str  # "pool" or "run:<spec>"
+    spec: Spec | None
+
+
+def open_study(config: StudyConfig, resume: bool) -> StudyStore:
+    out = Path(config.out)
+    path = out / STORE_NAME
+    if path.exists() and not resume:
+        raise PonderError(
+            f"{out} already holds a study: pass --resume to continue it, or choose another --out"
+        )
+    if resume and not path.exists():
+        raise PonderError(f"{out} holds no study to resume: run it without --resume first")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise PonderError(f"cannot create {out}: {e.strerror}") from None
+    store = StudyStore(path)
+    if resume:
+        stored = store.meta("identity")
+        mine = config.identity()
+        if stored != mine:
+            diff = sorted(k for k in set(stored or {}) | set(mine) if (stored or {}).get(k) != mine.get(k))
+            store.close()
+            raise PonderError(
+                f"--resume with other settings than the stored study ({', '.join(diff)}): keep them"
+            )
+    return store
+
+
+def plan(config: StudyConfig, items: list[Item], done: set[tuple[str, str, str]]) -> list[Work]:
+    work = []
+    pooled = config.pool_size() > 0
+    for model in config.models:
+        for item in items:
+            if pooled:
+                work.append(Work(model, item, "pool", None))
+            for spec in config.specs():
+                if spec.name in POOL_STRATEGIES:
+                    continue
+                for k in config.ladder(spec):
+                    at = (
+                        spec
+                        if spec.name in ("cot", "direct")
+                        else Spec(spec.name, k, spec.params, spec.inner)
+                    )
+                    work.append(Work(model, item, f"run:{at}", at))
+    return [w for w in work if (w.model, w.item.id, w.kind) not in done]
+
+
+def _needs_logprobs(config: StudyConfig) -> bool:
+    return any(s.name == "bon" and s.params.get("scorer", "logprob") == "logprob" for s in config.specs())
+
+
+async def _do(
+    work: Work,
+    backend: Backend,
+    ref: ModelRef,
+    config: StudyConfig,
+    store: StudyStore,
+    table: prices.PriceTable,
+) -> None:
+    seed = request_seed(config.seed, work.model, work.item.id, work.kind)
+    ctx = Context(
+        backend=backend,
+        model=work.model,
+        compute_parameters=ref.compute_parameters,
+        params=SamplingParams(max_tokens=config.max_tokens, seed=seed),
+        temperature=config.temperature,
+        ledger=Ledger(prices=table),
+    )
+    problem = work.item.problem()
+    if work.spec is None:
+        messages = prompts.messages(prompts.COT, problem)
+        samples = await ctx.generate(
+            messages, config.pool_size(), temperature=config.temperature, logprobs=_needs_logprobs(config)
+        )
+        stored = []
+        for s in samples:
+            answer = extract_answer(s.text, problem.answer_format)
+            stored.append(
+                StoredSample(s.text, s.thoughts, answer, correct(work.item, answer), s.mean_logprob,
+                             s.completion_tokens, s.finish_reason)
+            )  # fmt: skip
+        store.save_request(
+            model=work.model,
+            problem_id=work.item.id,
+            kind=work.kind,
+            seed=seed,
+            usage=ctx.ledger.total(),
+            samples=stored,
+        )
+        return
+    result = await build(work.spec)(problem, ctx)
+    verdict = correct(work.item, result.answer)
+    stored = [
+        StoredSample(c.text, c.thoughts, c.answer, correct(work.item, c.answer), c.score, c.completion_tokens,
+                     c.finish_reason)
+        for c in result.candidates
+    ]  # fmt: skip
+    store.save_request(
+        model=work.model,
+        problem_id=work.item.id,
+        kind=work.kind,
+        seed=seed,
+        usage=result.usage,
+        samples=stored,
+        answer=result.answer,
+        correct=verdict,
+    )
+
+
+def run_study(
+    config: StudyConfig,
+    *,
+    resume: bool = False,
+    backend_factory: BackendFactory | None = None,
+    quiet: bool = False,
+) -> Path:
+    """Run (or continue) a study; write summary.json and samples.parquet; return the summary's path."""
+    from ponder.lab.study.outputs import write_outputs
+
+    config.check()
+    items: list[Item] = []
+    if not resume:
+        if (Path(config.out) / STORE_NAME).exists():
+            raise PonderError(
+                f"{config.out} already holds a study: pass --resume to continue it, or choose another --out"
+            )
+        # The problems are made before the store, so a bad suite leaves nothing behind.
+        items = load(
+            config.suite, config.problems, split=config.split, seed=config.seed, model=config.models[0]
+        )
+        if not items:
+            raise PonderError(f"the suite {config.suite} has no problems")
+    store = open_study(config, resume)
+    console = Console(stderr=True, quiet=quiet)
+    started = time.perf_counter()
+    try:
+        if resume:
+            items = store.problems()
+        else:
+            store.save_problems(items)
+            store.set_meta("identity", config.identity())
+            store.set_meta("config", {**config.identity(), "out": str(config.out)})
+        todo = plan(config, items, store.done())
+        factory = backend_factory or default_backend
+        table = prices.load()
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns, console=console, disable=quiet) as progress:
+            for model in config.models:
+                mine = [w for w in todo if w.model == model]
+                if not mine:
+                    continue
+                task = progress.add_task(model, total=len(mine))
+                backend, ref = factory(model, config)
+                try:
+                    for work in mine:
+                        asyncio.run(_do(work, backend, ref, config, store, table))
+                        progress.advance(task)
+                finally:
+                    backend.close()
+        spent = store.meta("seconds") or 0.0
+        store.set_meta("seconds", spent + time.perf_counter() - started)
+        return write_outputs(config, store)
+    except BaseException:
+        if not resume and not store.done():
+            # Nothing was spent: leave no half-made study behind (a model that fails to load, say).
+            store.close()
+            store.path.unlink(missing_ok=True)
+        raise
+    finally:
+        store.close()

@@ -1,0 +1,146 @@
+"""A study's own SQLite file, DIR/study.sqlite: its settings, problems, requests and samples.
+
+The unit of work is one request (a pool of n samples, or one run of a strategy at one budget) with
+its recorded seed. It is written in one transaction when it completes, so a study killed at any
+moment (SIGKILL included) loses no finished request and, on `--resume`, redoes none.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ponder.errors import PonderError
+from ponder.tasks.base import Item
+from ponder.types import Usage
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS problems (
+    position INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, item TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS requests (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    model TEXT NOT NULL, problem_id TEXT NOT NULL, kind TEXT NOT NULL, seed INTEGER NOT NULL,
+    n INTEGER NOT NULL, answer TEXT, correct INTEGER,
+    calls INTEGER NOT NULL, prompt_tokens INTEGER NOT NULL, cached_prompt_tokens INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL, thinking_tokens INTEGER NOT NULL, wall_seconds REAL NOT NULL,
+    flops REAL NOT NULL, cost_usd REAL NOT NULL,
+    UNIQUE (model, problem_id, kind));
+CREATE TABLE IF NOT EXISTS samples (
+    request_id INTEGER NOT NULL REFERENCES requests(id), idx INTEGER NOT NULL,
+    text TEXT NOT NULL, thoughts TEXT NOT NULL, answer TEXT, correct INTEGER NOT NULL,
+    score REAL, completion_tokens INTEGER NOT NULL, finish_reason TEXT NOT NULL,
+    PRIMARY KEY (request_id, idx));
+"""
+
+
+@dataclass(frozen=True)
+class StoredSample:
+    text: str
+    thoughts: str
+    answer: str | None
+    correct: bool
+    score: float | None
+    completion_tokens: int
+    finish_reason: str
+
+
+class StudyStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self.db = sqlite3.connect(path)
+            self.db.row_factory = sqlite3.Row
+            self.db.executescript(SCHEMA)
+        except sqlite3.Error as e:
+            raise PonderError(f"{path} is not a study store ({e}): choose another --out") from None
+
+    def close(self) -> None:
+        self.db.close()
+
+    def meta(self, key: str) -> Any:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return json.loads(row["value"]) if row else None
+
+    def set_meta(self, key: str, value: Any) -> None:
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
+
+    def save_problems(self, items: list[Item]) -> None:
+        with self.db:
+            self.db.executemany(
+                "INSERT INTO problems VALUES (?, ?, ?)",
+                [(i, item.id, json.dumps(item.to_dict())) for i, item in enumerate(items)],
+            )
+
+    def problems(self) -> list[Item]:
+        rows = self.db.execute("SELECT item FROM problems ORDER BY position")
+        return [Item(**json.loads(r["item"])) for r in rows]
+
+    def done(self) -> set[tuple[str, str, str]]:
+        rows = self.db.execute("SELECT model, problem_id, kind FROM requests")
+        return {(r["model"], r["problem_id"], r["kind"]) for r in rows}
+
+    def save_request(
+        self,
+        *,
+        model: str,
+        problem_id: str,
+        kind: str,
+        seed: int,
+        usage: Usage,
+        samples: list[StoredSample],
+        answer: str | None = None,
+        correct: bool | None = None,
+    ) -> None:
+        u = usage
+        with self.db:
+            cur = self.db.execute(
+                "INSERT INTO requests (model, problem_id, kind, seed, n, answer, correct, calls,"
+                " prompt_tokens, cached_prompt_tokens, completion_tokens, thinking_tokens, wall_seconds,"
+                " flops, cost_usd)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    model, problem_id, kind, seed, len(samples), answer,
+                    None if correct is None else int(correct),
+                    u.calls, u.prompt_tokens, u.cached_prompt_tokens, u.completion_tokens,
+                    u.thinking_tokens, u.wall_seconds, u.flops, u.cost_usd,
+                ),
+            )  # fmt: skip
+            self.db.executemany(
+                "INSERT INTO samples VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        cur.lastrowid, i, s.text, s.thoughts, s.answer, int(s.correct), s.score,
+                        s.completion_tokens, s.finish_reason,
+                    )
+                    for i, s in enumerate(samples)
+                ],
+            )  # fmt: skip
+
+    def requests(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.db.execute("SELECT * FROM requests ORDER BY id")]
+
+    def samples(self, request_id: int) -> list[StoredSample]:
+        rows = self.db.execute(
+            "SELECT text, thoughts, answer, correct, score, completion_tokens, finish_reason"
+            " FROM samples WHERE request_id = ? ORDER BY idx",
+            (request_id,),
+        )
+        return [
+            StoredSample(r["text"], r["thoughts"], r["answer"], bool(r["correct"]), r["score"],
+                         r["completion_tokens"], r["finish_reason"])
+            for r in rows
+        ]  # fmt: skip
+
+    def all_samples(self) -> list[dict[str, Any]]:
+        return [
+            dict(r)
+            for r in self.db.execute(
+                "SELECT r.model, r.problem_id, r.kind, s.* FROM samples s"
+                " JOIN requests r ON r.id = s.request_id ORDER BY r.id, s.idx"
+            )
+        ]

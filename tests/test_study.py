@@ -1,0 +1,223 @@
+"""The study: outputs as specified, estimators consistent at k=1, resumable, killable, real-model run."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ponder import PonderError
+from ponder.lab.study import StudyConfig, budgets, study
+from ponder.models.resolve import ModelRef
+from scripted import SeededBackend
+
+TESTS = Path(__file__).resolve().parent
+ROW_KEYS = {
+    "model", "strategy", "budget", "accuracy", "ci_low", "ci_high", "mean_completion_tokens", "mean_flops",
+    "mean_seconds", "mean_cost_usd", "truncated_rate", "problems",
+}  # fmt: skip
+
+
+def suite_file(tmp: Path, count: int = 8) -> str:
+    path = tmp / "qa.jsonl"
+    path.write_text(
+        "".join(
+            json.dumps({"id": f"q{i}", "question": f"Question {i}?", "answer": str(1 + i % 3)}) + "\n"
+            for i in range(count)
+        )
+    )
+    return f"jsonl:{path}:check=exact"
+
+
+def factory(model: str, config: StudyConfig) -> tuple[SeededBackend, ModelRef]:
+    params = {"small": 100, "large": 400}[model]
+    return SeededBackend(model=model), ModelRef(model, "embedded", model, None, params)
+
+
+def run(tmp: Path, out: str = "out", **settings: Any) -> dict[str, Any]:
+    defaults: dict[str, Any] = {
+        "strategies": "cot,sc,bon,bon:scorer=vote,coverage",
+        "max_n": 4,
+        "problems": 8,
+        "out": str(tmp / out),
+        "seed": 3,
+    }
+    defaults.update(settings)
+    return study("small,large", suite_file(tmp), backend_factory=factory, **defaults)
+
+
+def test_budgets() -> None:
+    assert budgets(8) == [1, 2, 4, 8] and budgets(12) == [1, 2, 4, 8, 12] and budgets(1) == [1]
+
+
+def test_summary_and_samples_are_as_specified(tmp_path: Path) -> None:
+    summary = run(tmp_path)
+    prov = summary["provenance"]
+    for key in ("ponder", "engine", "models", "suite", "sampling", "prompts", "threads", "budgets"):
+        assert key in prov
+    assert prov["sampling"] == {"max_tokens": 320, "temperature": 0.7, "seed": 3}
+    rows = summary["rows"]
+    assert all(set(r) >= ROW_KEYS for r in rows)
+    per_model = {(r["strategy"], r["budget"]) for r in rows if r["model"] == "small"}
+    assert per_model == {("cot", 1)} | {
+        (s, k) for s in ("sc", "bon", "bon:scorer=vote", "coverage") for k in (1, 2, 4)
+    }
+    assert len(rows) == 2 * len(per_model)
+    for r in rows:
+        assert 0 <= r["ci_low"] <= r["accuracy"] <= r["ci_high"] <= 1
+        assert r["problems"] == 8
+        if r["strategy"] != "cot":
+            assert r["coverage"] >= r["accuracy"] - 1e-9  # no selection beats the oracle's pick
+    # at k=1 every pool estimator is the fraction of correct samples
+    for model in ("small", "large"):
+        at1 = {
+            r["strategy"]: r["accuracy"]
+            for r in rows
+            if r["model"] == model and r["budget"] == 1 and r["strategy"] != "cot"
+        }
+        assert max(at1.values()) - min(at1.values()) < 1e-9
+    # cost grows with the budget, FLOPs with the model
+    sc = {r["budget"]: r for r in rows if r["model"] == "small" and r["strategy"] == "sc"}
+    assert sc[1]["mean_flops"] < sc[2]["mean_flops"] < sc[4]["mean_flops"]
+    assert sc[4]["mean_completion_tokens"] == pytest.approx(4 * sc[1]["mean_completion_tokens"])
+    assert summary["headline"]["sentence"]
+    assert {"small", "large"} == set(summary["coverage_law"]) and summary["frontier"]
+
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(tmp_path / "out" / "samples.parquet")
+    for col in (
+        "model",
+        "problem_id",
+        "sample_index",
+        "answer",
+        "correct",
+        "score",
+        "completion_tokens",
+        "finish_reason",
+    ):
+        assert col in table.column_names
+    assert table.num_rows == 2 * 8 * (4 + 1)  # a pool of 4 and one cot sample per problem and model
+
+
+def test_resume_redoes_nothing_and_checks_settings(tmp_path: Path) -> None:
+    first = run(tmp_path)
+    db = tmp_path / "out" / "study.sqlite"
+    count = sqlite3.connect(db).execute("SELECT count(*) FROM requests").fetchone()[0]
+    with pytest.raises(PonderError, match="already holds a study"):
+        run(tmp_path)
+    with pytest.raises(PonderError, match="other settings"):
+        run(tmp_path, resume=True, max_tokens=99)
+    again = run(tmp_path, resume=True)
+    assert sqlite3.connect(db).execute("SELECT count(*) FROM requests").fetchone()[0] == count
+    assert again == first
+    with pytest.raises(PonderError, match="no study to resume"):
+        run(tmp_path, out="elsewhere", resume=True)
+
+
+KILLABLE = """
+import sys
+sys.path.insert(0, {tests!r})
+from scripted import SeededBackend
+from ponder.lab.study import study
+from ponder.models.resolve import ModelRef
+
+def factory(model, config):
+    params = {{"small": 100, "large": 400}}[model]
+    return SeededBackend(model=model, delay=0.02), ModelRef(model, "embedded", model, None, params)
+
+study("small,large", {suite!r}, strategies="cot,sc,bon,coverage", max_n=4, problems=40, out={out!r}, seed=3,
+      backend_factory=factory, resume={resume})
+"""
+
+
+def test_a_study_killed_with_sigkill_resumes_to_the_same_summary(tmp_path: Path) -> None:
+    suite = suite_file(tmp_path, 40)
+    out = str(tmp_path / "killed")
+    script = KILLABLE.format(tests=str(TESTS), suite=suite, out=out, resume=False)
+    proc = subprocess.Popen([sys.executable, "-c", script], env=os.environ.copy())
+    db = Path(out) / "study.sqlite"
+    deadline = time.monotonic() + 60
+    done = 0
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        if db.exists():
+            try:
+                done = sqlite3.connect(db).execute("SELECT count(*) FROM requests").fetchone()[0]
+            except sqlite3.Error:
+                continue
+            if done >= 20:
+                break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    conn = sqlite3.connect(db)
+    before = conn.execute("SELECT * FROM samples ORDER BY request_id, idx").fetchall()
+    kept = conn.execute("SELECT count(*) FROM requests").fetchone()[0]
+    conn.close()
+    assert 20 <= kept < 2 * 40 * 2  # killed mid-way: some requests done, not all
+    resumed = subprocess.run(
+        [sys.executable, "-c", KILLABLE.format(tests=str(TESTS), suite=suite, out=out, resume=True)],
+        timeout=120,
+    )
+    assert resumed.returncode == 0
+    conn = sqlite3.connect(db)
+    after = conn.execute("SELECT * FROM samples ORDER BY request_id, idx").fetchall()
+    assert after[: len(before)] == before  # stored samples unchanged
+    assert conn.execute("SELECT count(*) FROM requests").fetchone()[0] == 2 * 40 * 2
+    whole = str(tmp_path / "whole")
+    subprocess.run(
+        [sys.executable, "-c", KILLABLE.format(tests=str(TESTS), suite=suite, out=whole, resume=False)],
+        timeout=120,
+        check=True,
+    )
+    a = json.loads((Path(out) / "summary.json").read_text())
+    b = json.loads((Path(whole) / "summary.json").read_text())
+    assert a["rows"] == b["rows"] and a["headline"] == b["headline"] and a["difficulty"] == b["difficulty"]
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["study", "--suite", "lists@1"], "needs --model and --suite"),
+        (["study", "-m", "smollm2-135m", "--suite", "lists@1", "--strategies", "magic"], "unknown strategy"),
+        (["study", "-m", "smollm2-135m", "--suite", "lists@1", "--max-n", "0"], "--max-n"),
+        (["study", "-m", "smollm2-135m", "--suite", "nosuch@1"], "unknown task family"),
+        (["study", "-m", "smollm2-135m,smollm2-135m", "--suite", "lists@1"], "named twice"),
+        (["study", "--config", "/nowhere.toml"], "cannot read the config"),
+    ],
+)
+def test_bad_study_input(args: list[str], fragment: str, tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "ponder.cli.main", *args, "--out", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2 and fragment in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert not (tmp_path / "o" / "study.sqlite").exists()
+
+
+def test_a_small_real_study_from_a_config_file(tmp_path: Path, smol_path: Path) -> None:
+    config = tmp_path / "study.toml"
+    config.write_text(
+        '[study]\nmodels = ["smollm2-135m"]\nsuite = "arithmetic@1"\nstrategies = "cot,sc,coverage"\n'
+        f'max_n = 2\nproblems = 3\nmax_tokens = 24\nout = "{tmp_path / "real"}"\n'
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "ponder.cli.main", "study", "--config", str(config)],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "accuracy against compute" in proc.stdout
+    summary = json.loads((tmp_path / "real" / "summary.json").read_text())
+    assert summary["provenance"]["models"]["smollm2-135m"]["sha256"].startswith("b179c952")
+    sc2 = next(r for r in summary["rows"] if r["strategy"] == "sc" and r["budget"] == 2)
+    assert sc2["mean_flops"] > 0 and sc2["mean_seconds"] > 0 and sc2["problems"] == 3
