@@ -221,3 +221,15 @@ def test_a_small_real_study_from_a_config_file(tmp_path: Path, smol_path: Path) 
     assert summary["provenance"]["models"]["smollm2-135m"]["sha256"].startswith("b179c952")
     sc2 = next(r for r in summary["rows"] if r["strategy"] == "sc" and r["budget"] == 2)
     assert sc2["mean_flops"] > 0 and sc2["mean_seconds"] > 0 and sc2["problems"] == 3
+
+
+def test_a_model_may_have_its_own_strategies(tmp_path: Path) -> None:
+    summary = run(tmp_path, only={"large": ["cot"]})
+    large = {(r["strategy"], r["budget"]) for r in summary["rows"] if r["model"] == "large"}
+    assert large == {("cot", 1)}
+    headline = summary["headline"]
+    assert headline["b"]["model"] == "large" and headline["a"]["model"] == "small"
+    assert headline["a"]["mean_flops"] <= headline["b"]["mean_flops"]
+    assert headline["ci_low"] <= headline["difference"] <= headline["ci_high"]
+    with pytest.raises(PonderError, match="not studied"):
+        run(tmp_path, out="o2", only={"medium": ["cot"]})

@@ -31,6 +31,12 @@ def study(
     base_url: Annotated[str | None, typer.Option(help="Server for openai: models.")] = None,
     threads: Annotated[int | None, typer.Option(help="CPU threads of the embedded engine.")] = None,
     ctx: Annotated[int | None, typer.Option(help="Context size per sample.")] = None,
+    only: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A model's own strategies, MODEL=SPEC+SPEC (repeatable), e.g. qwen2.5-coder-1.5b=cot."
+        ),
+    ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the study in --out.")] = False,
     config: Annotated[Path | None, typer.Option("--config", help="A TOML file of these settings.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
@@ -55,6 +61,11 @@ def study(
         given["models"] = [m for m in model.split(",") if m]
     if strategies is not None:
         given["strategies"] = [s for s in strategies.split(",") if s]
+    if only:
+        pairs = [o.partition("=") for o in only]
+        if any(not m or not specs for m, _, specs in pairs):
+            raise PonderError("--only takes MODEL=SPEC+SPEC, for example qwen2.5-coder-1.5b=cot")
+        given["only"] = {m: specs.split("+") for m, _, specs in pairs}
     if config is not None:
         settings = StudyConfig.from_toml(config, **given)
     else:

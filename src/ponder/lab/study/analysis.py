@@ -225,9 +225,9 @@ def analyse(config: StudyConfig, store: StudyStore) -> dict[str, Any]:
     estimators: dict[str, Any] = {}
     pools: dict[str, Pool] = {}
     for model in config.models:
-        if config.pool_size() > 0:
+        if config.pool_size(model) > 0:
             pools[model] = load_pool(store, model, ids, requests)
-        for spec in config.specs():
+        for spec in config.specs(model):
             if spec.name in POOL_STRATEGIES:
                 made, info = pool_series(config, model, pools[model], spec)
                 if info:

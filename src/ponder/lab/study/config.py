@@ -1,7 +1,9 @@
 """A study's settings: from flags, a TOML file (`--config`), or Python; checked before anything runs.
 
 Budgets are the powers of two up to N, and N (`--max-n 12` → 1, 2, 4, 8, 12). A strategy given with a
-budget (`sc@16`) uses its own ladder up to that budget instead of `--max-n`.
+budget (`sc@16`) uses its own ladder up to that budget instead of `--max-n`. `only` gives a model its
+own strategies (`only = {"qwen2.5-coder-1.5b" = ["cot"]}`: the large model answers once), so a small
+model thinking longer can stand beside a large one without paying for the large one's pool.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class StudyConfig:
     base_url: str | None = None
     threads: int = 2
     ctx: int = 2048
+    only: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
     def from_toml(cls, path: Path, **overrides: Any) -> StudyConfig:
@@ -60,23 +63,29 @@ class StudyConfig:
         for key in ("models", "strategies"):
             if isinstance(data.get(key), str):
                 data[key] = [s for s in data[key].split(",") if s]
+        if isinstance(data.get("only"), dict):
+            data["only"] = {
+                m: v.split(",") if isinstance(v, str) else list(v) for m, v in data["only"].items()
+            }
         data.update({k: v for k, v in overrides.items() if v is not None})
         try:
             return cls(**data)
         except TypeError as e:
             raise PonderError(f"{path}: {e}") from None
 
-    def specs(self) -> list[Spec]:
-        return parse_specs(",".join(self.strategies))
+    def specs(self, model: str | None = None) -> list[Spec]:
+        """The strategies, or a model's own where `only` names it."""
+        chosen = self.only.get(model, self.strategies) if model is not None else self.strategies
+        return parse_specs(",".join(chosen))
 
     def ladder(self, spec: Spec) -> list[int]:
         if spec.name in ONCE_STRATEGIES:
             return [1]
         return budgets(spec.n if spec.n is not None else self.max_n)
 
-    def pool_size(self) -> int:
-        """Samples per problem and model in the pool: the largest budget of any pool strategy."""
-        sizes = [max(self.ladder(s)) for s in self.specs() if s.name in POOL_STRATEGIES]
+    def pool_size(self, model: str | None = None) -> int:
+        """Samples per problem in a model's pool: the largest budget of its pool strategies."""
+        sizes = [max(self.ladder(s)) for s in self.specs(model) if s.name in POOL_STRATEGIES]
         return max(sizes, default=0)
 
     def check(self) -> None:
@@ -96,7 +105,13 @@ class StudyConfig:
             raise PonderError("--seed must be between 0 and 2147483647")
         if not self.strategies:
             raise PonderError("--strategies needs at least one strategy")
-        for spec in self.specs():
+        strangers = set(self.only) - set(self.models)
+        if strangers:
+            raise PonderError(f"'only' names models that are not studied: {', '.join(sorted(strangers))}")
+        if any(not v for v in self.only.values()):
+            raise PonderError("'only' gives a model no strategy: name at least one")
+        all_specs = [s for m in [None, *self.only] for s in self.specs(m)]
+        for spec in all_specs:
             if spec.name == "coverage":
                 if spec.params or spec.inner:
                     raise PonderError("coverage takes no keys: it is pass@k over the pool")
@@ -109,8 +124,10 @@ class StudyConfig:
                 build(Spec(spec.name, 1, spec.params, spec.inner))  # keys checked; budget from the ladder
             if spec.n is not None and not 1 <= spec.n <= MAX_N:
                 raise PonderError(f"'{spec}': N must be between 1 and {MAX_N}")
-        if len({str(s) for s in self.specs()}) != len(self.specs()):
-            raise PonderError("a strategy is named twice in --strategies")
+        for model in [None, *self.only]:
+            mine = self.specs(model)
+            if len({str(s) for s in mine}) != len(mine):
+                raise PonderError("a strategy is named twice in --strategies")
 
     def identity(self) -> dict[str, Any]:
         """What must match for `--resume` to continue this study (everything but where it is)."""

@@ -56,9 +56,9 @@ def provenance(config: StudyConfig, store: StudyStore) -> dict[str, Any]:
         "split": config.split,
         "problems": len(items),
         "problem_ids": [i.id for i in items],
-        "strategies": [str(s) for s in config.specs()],
-        "budgets": {str(s): config.ladder(s) for s in config.specs()},
-        "pool_size": config.pool_size(),
+        "strategies": {m: [str(s) for s in config.specs(m)] for m in config.models},
+        "budgets": {str(s): config.ladder(s) for m in config.models for s in config.specs(m)},
+        "pool_size": {m: config.pool_size(m) for m in config.models},
         "sampling": {"max_tokens": config.max_tokens, "temperature": config.temperature, "seed": config.seed},
         "prompts": {
             "cot": prompts.COT,

@@ -50,7 +50,7 @@ BackendFactory = Callable[[str, StudyConfig], tuple[Backend, ModelRef]]
 
 def default_backend(model: str, config: StudyConfig) -> tuple[Backend, ModelRef]:
     ref = parse_model(model, quiet=False)
-    n = max(1, config.pool_size())
+    n = max(1, config.pool_size(model))
     return open_backend(ref, n=n, threads=config.threads, n_ctx=config.ctx, base_url=config.base_url), ref
 
 
@@ -95,12 +95,11 @@ def open_study(config: StudyConfig, resume: bool) -> StudyStore:
 
 def plan(config: StudyConfig, items: list[Item], done: set[tuple[str, str, str]]) -> list[Work]:
     work = []
-    pooled = config.pool_size() > 0
     for model in config.models:
         for item in items:
-            if pooled:
+            if config.pool_size(model) > 0:
                 work.append(Work(model, item, "pool", None))
-            for spec in config.specs():
+            for spec in config.specs(model):
                 if spec.name in POOL_STRATEGIES:
                     continue
                 for k in config.ladder(spec):
@@ -113,8 +112,10 @@ def plan(config: StudyConfig, items: list[Item], done: set[tuple[str, str, str]]
     return [w for w in work if (w.model, w.item.id, w.kind) not in done]
 
 
-def _needs_logprobs(config: StudyConfig) -> bool:
-    return any(s.name == "bon" and s.params.get("scorer", "logprob") == "logprob" for s in config.specs())
+def _needs_logprobs(config: StudyConfig, model: str) -> bool:
+    return any(
+        s.name == "bon" and s.params.get("scorer", "logprob") == "logprob" for s in config.specs(model)
+    )
 
 
 async def _do(
@@ -138,7 +139,10 @@ async def _do(
     if work.spec is None:
         messages = prompts.messages(prompts.COT, problem)
         samples = await ctx.generate(
-            messages, config.pool_size(), temperature=config.temperature, logprobs=_needs_logprobs(config)
+            messages,
+            config.pool_size(work.model),
+            temperature=config.temperature,
+            logprobs=_needs_logprobs(config, work.model),
         )
         stored = []
         for s in samples:
