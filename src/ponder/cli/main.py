@@ -41,6 +41,7 @@ app.add_typer(tasks.app, name="tasks")
 app.add_typer(sandbox.app, name="sandbox")
 app.command("serve")(serve.serve)
 app.command("study")(study.study)
+app.command("report")(study.report)
 
 
 def run() -> None:

@@ -79,6 +79,14 @@ def study(
         return
     show(summary)
     console.print(f"summary: {path}\nsamples: {path.parent / 'samples.parquet'}")
+    console.print(f"[bold]report: {path.parent / 'report.html'}[/bold]")
+
+
+def report(folder: Annotated[Path, typer.Argument(help="A study's folder (--out of ponder study).")]) -> None:
+    """Re-render DIR/report.html from the stored study, without running a model."""
+    from ponder.report import render
+
+    console.print(f"report: {render(folder)}")
 
 
 def show(summary: dict[str, Any]) -> None:

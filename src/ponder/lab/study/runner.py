@@ -238,7 +238,11 @@ def run_study(
                     backend.close()
         spent = store.meta("seconds") or 0.0
         store.set_meta("seconds", spent + time.perf_counter() - started)
-        return write_outputs(config, store)
+        summary = write_outputs(config, store)
+        from ponder.report import render
+
+        render(Path(config.out))
+        return summary
     except BaseException:
         if not resume and not store.done():
             # Nothing was spent: leave no half-made study behind (a model that fails to load, say).

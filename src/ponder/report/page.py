@@ -1,0 +1,317 @@
+"""The study report: one self-contained HTML page (inline CSS, SVG and a few lines of JS).
+
+It reads only the study's folder (summary.json and study.sqlite), so `ponder report DIR` re-renders it
+without a model, and it opens offline: no CDN, no external file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from ponder.lab.study.store import StudyStore
+from ponder.report.svg import PALETTE, Point, Series, plot
+
+REPORT = "report.html"
+AXES = (
+    ("tokens", "mean_completion_tokens", "completion tokens per problem"),
+    ("flops", "mean_flops", "FLOPs per problem"),
+    ("seconds", "mean_seconds", "seconds per problem"),
+    ("dollars", "mean_cost_usd", "dollars per problem"),
+)
+CSS = """
+:root { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; color: #0f172a; background: #f8fafc; }
+body { margin: 0 auto; max-width: 1180px; padding: 24px; }
+h1 { font-size: 1.6rem; margin: 0 0 4px; } h2 { font-size: 1.2rem; margin: 32px 0 8px; }
+.sub { color: #475569; margin: 0 0 16px; }
+.headline { background: #fff; border-left: 4px solid #2563eb; padding: 12px 16px; font-size: 1.05rem; }
+.charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(520px, 1fr)); gap: 16px; }
+figure.chart { background: #fff; border: 1px solid #e2e8f0; border-radius: 8px; margin: 0; padding: 8px 12px; }
+figcaption { font-weight: 600; margin-bottom: 4px; }
+svg.plot { width: 100%; height: auto; }
+svg .grid { stroke: #e2e8f0; } svg .tick, svg .axis { font-size: 11px; fill: #475569; }
+svg .line { fill: none; stroke: var(--c); stroke-width: 2; }
+svg .band { fill: var(--c); opacity: 0.12; stroke: none; }
+svg .point { fill: var(--c); stroke: #fff; stroke-width: 1.5; }
+svg .frontier .line { stroke: #0f172a; stroke-width: 1.5; opacity: 0.6; }
+svg .fit .line { stroke-width: 1.5; opacity: 0.8; }
+.legend { list-style: none; padding: 0; margin: 4px 0 0; display: flex; flex-wrap: wrap; gap: 4px 14px; font-size: 12px; }
+.swatch { display: inline-block; width: 14px; height: 3px; background: var(--c); margin-right: 6px; vertical-align: middle; }
+.swatch.dashed { background: repeating-linear-gradient(90deg, var(--c) 0 4px, transparent 4px 7px); }
+table { border-collapse: collapse; background: #fff; font-size: 13px; width: 100%; }
+th, td { border-bottom: 1px solid #e2e8f0; padding: 4px 8px; text-align: right; }
+th:first-child, td:first-child, th:nth-child(2), td:nth-child(2) { text-align: left; }
+td.best { font-weight: 700; color: #166534; }
+.filters button { border: 1px solid #cbd5e1; background: #fff; border-radius: 6px; padding: 4px 10px; cursor: pointer; }
+.filters button.on { background: #0f172a; color: #fff; }
+.problem { background: #fff; border: 1px solid #e2e8f0; border-radius: 8px; margin: 8px 0; padding: 6px 12px; }
+.problem summary { cursor: pointer; }
+.sample { border-top: 1px solid #f1f5f9; padding: 4px 0; font-size: 13px; }
+.sample.correct .verdict { color: #166534; } .sample.wrong .verdict { color: #b91c1c; }
+.sample pre { white-space: pre-wrap; background: #f8fafc; padding: 6px; margin: 4px 0; font-size: 12px; }
+.hidden { display: none; }
+.provenance pre { background: #fff; border: 1px solid #e2e8f0; padding: 8px; font-size: 12px; overflow-x: auto; }
+"""
+SCRIPT = """
+document.querySelectorAll('.filters button').forEach(function (button) {
+  button.addEventListener('click', function () {
+    var want = button.dataset.filter;
+    document.querySelectorAll('.filters button').forEach(function (b) { b.classList.toggle('on', b === button); });
+    document.querySelectorAll('.problem').forEach(function (problem) {
+      var shown = 0;
+      problem.querySelectorAll('.sample').forEach(function (s) {
+        var ok = want === 'all' || s.classList.contains(want);
+        s.classList.toggle('hidden', !ok);
+        if (ok) { shown += 1; }
+      });
+      problem.classList.toggle('hidden', shown === 0);
+    });
+  });
+});
+"""
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def _colours(rows: list[dict[str, Any]]) -> dict[tuple[str, str], str]:
+    """One colour per (model, strategy), the same in every plot."""
+    keys = list(dict.fromkeys((r["model"], r["strategy"]) for r in rows))
+    return {k: PALETTE[i % len(PALETTE)] for i, k in enumerate(keys)}
+
+
+def _series_by_strategy(rows: list[dict[str, Any]], key: str) -> list[Series]:
+    colours = _colours(rows)
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in rows:
+        if r["strategy"] != "coverage":
+            groups.setdefault((r["model"], r["strategy"]), []).append(r)
+    out = []
+    for (model, strategy), rs in groups.items():
+        points = [
+            Point(max(r[key], 1e-12), r["accuracy"], r["ci_low"], r["ci_high"], f"@{r['budget']}") for r in rs
+        ]
+        out.append(
+            Series(
+                f"{model} · {strategy}",
+                points,
+                colour=colours[(model, strategy)],
+                extra={"model": model, "strategy": strategy},
+            )
+        )
+    return out
+
+
+def charts(summary: dict[str, Any]) -> str:
+    rows = summary["rows"]
+    figures = []
+    for plot_id, key, label in AXES:
+        series = _series_by_strategy(rows, key)
+        if plot_id == "flops" and summary.get("frontier"):
+            front = [Point(max(f["mean_flops"], 1e-12), f["accuracy"]) for f in summary["frontier"]]
+            series.append(
+                Series("compute-optimal frontier", front, dashed=True, colour="#0f172a", kind="frontier")
+            )
+        figures.append(plot(plot_id, f"Accuracy against {label}", label, series))
+    coverage: list[Series] = []
+    colours = _colours(rows)
+    for model, law in summary.get("coverage_law", {}).items():
+        mine = [r for r in rows if r["model"] == model]
+        cov = [r for r in mine if r["strategy"] == "coverage"]
+        if cov:
+            coverage.append(
+                Series(
+                    f"{model} · coverage (pass@k)",
+                    [
+                        Point(r["budget"], r["accuracy"], r["ci_low"], r["ci_high"], f"@{r['budget']}")
+                        for r in cov
+                    ],
+                    dashed=True,
+                    colour=colours[(model, "coverage")],
+                )
+            )
+        if law:
+            ks = [k / 4 for k in range(4, 4 * max(r["budget"] for r in cov) + 1)] if cov else []
+            fit = [Point(k, math.exp(law["a"] * k ** law["b"])) for k in ks]
+            coverage.append(
+                Series(
+                    f"{model} · fitted coverage exp({law['a']:.2f}·k^{law['b']:.2f})",
+                    fit,
+                    kind="fit",
+                    colour="#94a3b8",
+                )
+            )
+        for strategy in sorted(
+            {r["strategy"] for r in mine if r["strategy"] != "coverage" and r["budget"] > 1}
+        ):
+            pts = [
+                Point(r["budget"], r["accuracy"], r["ci_low"], r["ci_high"], f"@{r['budget']}")
+                for r in mine
+                if r["strategy"] == strategy
+            ]
+            coverage.append(Series(f"{model} · {strategy}", pts, colour=colours[(model, strategy)]))
+    figures.append(plot("coverage", "Coverage beside selection, by samples k", "samples k", coverage))
+    return '<div class="charts">' + "".join(figures) + "</div>"
+
+
+def _table(head: list[str], body: list[list[str]], classes: list[list[str]] | None = None) -> str:
+    rows = []
+    for i, cells in enumerate(body):
+        cls = classes[i] if classes else [""] * len(cells)
+        rows.append(
+            "<tr>" + "".join(f'<td class="{c}">{v}</td>' for v, c in zip(cells, cls, strict=True)) + "</tr>"
+        )
+    return (
+        "<table><thead><tr>"
+        + "".join(f"<th>{escape(h)}</th>" for h in head)
+        + "</tr></thead><tbody>"
+        + "".join(rows)
+        + "</tbody></table>"
+    )
+
+
+def results_table(summary: dict[str, Any]) -> str:
+    body = [
+        [
+            escape(r["model"]), escape(r["strategy"]), str(r["budget"]), _pct(r["accuracy"]),
+            f"{_pct(r['ci_low'])} – {_pct(r['ci_high'])}", _pct(r["coverage"]) if "coverage" in r else "",
+            f"{r['mean_completion_tokens']:.0f}", f"{r['mean_flops']:.3g}", f"{r['mean_seconds']:.2f}",
+            f"{r['mean_cost_usd']:.2e}", _pct(r["truncated_rate"]),
+        ]
+        for r in summary["rows"]
+    ]  # fmt: skip
+    head = [
+        "model",
+        "strategy",
+        "k",
+        "accuracy",
+        "95% CI",
+        "coverage",
+        "tokens",
+        "FLOPs",
+        "seconds",
+        "$",
+        "truncated",
+    ]
+    return _table(head, body)
+
+
+def difficulty(summary: dict[str, Any]) -> str:
+    out = []
+    for model, bins in summary.get("difficulty", {}).items():
+        if not bins:
+            continue
+        names = list(bins[0]["accuracy"])
+        body, classes = [], []
+        for b in bins:
+            best = f"{b['best_strategy']}@{b['best_budget']}"
+            cells = [
+                f"bin {b['bin'] + 1}",
+                f"{b['problems']}",
+                f"{_pct(b['pass1_low'])}–{_pct(b['pass1_high'])}",
+                escape(best),
+            ]
+            cells += [_pct(b["accuracy"][n]) for n in names]
+            body.append(cells)
+            classes.append(["", "", "", "best"] + ["best" if n == best else "" for n in names])
+        head = ["difficulty (hardest first)", "problems", "pass@1", "best", *names]
+        out.append(f"<h3>{escape(model)}</h3>" + _table(head, body, classes))
+    return "".join(out) or "<p>No pool: difficulty bins need sampled strategies.</p>"
+
+
+def truncation(summary: dict[str, Any]) -> str:
+    seen: dict[tuple[str, str], float] = {}
+    for r in summary["rows"]:
+        key = (r["model"], r["strategy"])
+        seen[key] = max(seen.get(key, 0.0), r["truncated_rate"])
+    return _table(
+        ["model", "strategy", "cut at max tokens"],
+        [[escape(m), escape(s), _pct(v)] for (m, s), v in seen.items()],
+    )
+
+
+def problems(store: StudyStore) -> str:
+    items = {i.id: i for i in store.problems()}
+    by_problem: dict[str, list[dict[str, Any]]] = {pid: [] for pid in items}
+    for s in store.all_samples():
+        by_problem.setdefault(s["problem_id"], []).append(s)
+    parts = []
+    for pid, item in items.items():
+        samples = []
+        for s in by_problem[pid]:
+            flags = ["correct" if s["correct"] else "wrong"] + (
+                ["truncated"] if s["finish_reason"] == "length" else []
+            )
+            thoughts = (
+                f"<details><summary>thinking</summary><pre>{escape(s['thoughts'])}</pre></details>"
+                if s["thoughts"]
+                else ""
+            )
+            kind = "pool" if s["kind"] == "pool" else s["kind"].removeprefix("run:")
+            samples.append(
+                f'<div class="sample {" ".join(flags)}"><span class="verdict">{"✓" if s["correct"] else "✗"}</span> '
+                f"<b>{escape(s['model'])}</b> · {escape(kind)} #{s['idx']} · answer <code>{escape(str(s['answer']))}</code>"
+                f" · {s['completion_tokens']} tokens{' · cut' if s['finish_reason'] == 'length' else ''}"
+                f"{thoughts}<details><summary>text</summary><pre>{escape(s['text'])}</pre></details></div>"
+            )
+        right = sum(1 for s in by_problem[pid] if s["correct"])
+        parts.append(
+            f'<details class="problem" data-id="{escape(pid)}"><summary><b>{escape(pid)}</b> · gold <code>{escape(item.answer[:80])}</code>'
+            f" · {right}/{len(by_problem[pid])} correct</summary><p>{escape(item.question)}</p>{''.join(samples)}</details>"
+        )
+    buttons = "".join(
+        f'<button data-filter="{f}"{" class=on" if f == "all" else ""}>{f}</button>'
+        for f in ("all", "correct", "wrong", "truncated")
+    )
+    return f'<div class="filters">Show samples: {buttons}</div><div class="problems">{"".join(parts)}</div>'
+
+
+def render(folder: Path) -> Path:
+    """Write DIR/report.html from DIR/summary.json and DIR/study.sqlite."""
+    from ponder.errors import PonderError
+
+    summary_path = folder / "summary.json"
+    store_path = folder / "study.sqlite"
+    if not summary_path.is_file() or not store_path.is_file():
+        raise PonderError(
+            f"{folder} holds no finished study (summary.json and study.sqlite): run `ponder study` first"
+        )
+    summary = json.loads(summary_path.read_text())
+    store = StudyStore(store_path)
+    try:
+        problem_list = problems(store)
+    finally:
+        store.close()
+    prov = summary["provenance"]
+    headline = summary.get("headline")
+    models = ", ".join(prov["models"])
+    html = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>ponder study · {escape(prov["suite"])}</title><style>{CSS}</style></head>
+<body>
+<h1>ponder study</h1>
+<p class="sub">{escape(models)} on <code>{escape(prov["suite"])}</code> · {prov["problems"]} problems ·
+temperature {prov["sampling"]["temperature"]} · up to {prov["sampling"]["max_tokens"]} tokens per sample</p>
+<p class="headline">{escape(headline["sentence"]) if headline else "No comparison: the study has one point."}</p>
+<h2>Accuracy against compute</h2>
+<p class="sub">Bands are 95% bootstrap intervals over problems. Budgets k are derived from one pool of samples per
+problem; the dashed black line is the compute-optimal frontier (Pareto over accuracy and mean FLOPs).</p>
+{charts(summary)}
+<h2>All points</h2>{results_table(summary)}
+<h2>By difficulty</h2><p class="sub">Problems binned by pass@1 into quintiles; the best strategy per bin is in bold.</p>
+{difficulty(summary)}
+<h2>Truncation</h2>{truncation(summary)}
+<h2>Problems</h2>{problem_list}
+<h2>Provenance</h2><div class="provenance"><pre>{escape(json.dumps(prov, indent=2))}</pre></div>
+<script>{SCRIPT}</script>
+</body></html>
+"""
+    out = folder / REPORT
+    tmp = out.with_suffix(".html.tmp")
+    tmp.write_text(html)
+    tmp.replace(out)
+    return out
