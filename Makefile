@@ -6,8 +6,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 QUESTION ?= A farmer has 17 sheep, buys 23 and sells 8. How many does he have now?
 
-# Debian packages the project needs: bubblewrap for the sandbox (see docs/sandbox.md).
-SYSTEM_COMMANDS := bwrap:bubblewrap
+# Debian packages the project needs, as command:package: bubblewrap for the sandbox (docs/sandbox.md),
+# chromium for the report's browser test (docs/report.md).
+SYSTEM_COMMANDS := bwrap:bubblewrap chromium:chromium
 
 .PHONY: run test check lint typecheck format unit bench clean sysdeps
 
