@@ -4,7 +4,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-QUESTION ?= A farmer has 17 sheep, buys 23 and sells 8. How many does he have now?
+# The main job: a study of the default model at its frontier on the GSM8K-style arithmetic family.
+MODEL ?= qwen2.5-coder-0.5b
+FAMILY ?= arithmetic
+OUT ?= out/study
+PROBLEMS ?= 20
+TOKENS ?= 192
 
 # Debian packages the project needs, as command:package: bubblewrap for the sandbox (docs/sandbox.md),
 # chromium for the report's browser test (docs/report.md).
@@ -28,9 +33,18 @@ sysdeps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
-## The main job: self-consistency over 8 samples on the embedded default model.
+## The main job: calibrate the default model's frontier on FAMILY, then study it there: greedy chain of
+## thought, self-consistency, best-of-n and coverage at budgets 1 to 8, ending with where the report is.
+## A study already in OUT is continued (--resume), not redone.
 run: $(STAMP) sysdeps
-	$(BIN)/ponder ask "$(QUESTION)" --strategy sc@8 --max-tokens 256
+	@if [ -f $(OUT)/study.sqlite ]; then \
+	  $(BIN)/ponder study --model $(MODEL) --suite $(FAMILY)@frontier --strategies cot,sc,bon,coverage \
+	    --max-n 8 --problems $(PROBLEMS) --max-tokens $(TOKENS) --out $(OUT) --resume; \
+	else \
+	  $(BIN)/ponder tasks calibrate $(FAMILY) --model $(MODEL) --problems 6 --max-tokens $(TOKENS) && \
+	  $(BIN)/ponder study --model $(MODEL) --suite $(FAMILY)@frontier --strategies cot,sc,bon,coverage \
+	    --max-n 8 --problems $(PROBLEMS) --max-tokens $(TOKENS) --out $(OUT); \
+	fi
 
 ## The whole test suite: lint, types, then tests on the small packaged model.
 test: $(STAMP) sysdeps
