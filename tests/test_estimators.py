@@ -45,30 +45,35 @@ def brute_best(scores: list[float], correct: list[bool], valid: list[bool], k: i
     return sum(correct[max(s, key=lambda i: (valid[i], scores[i], -i))] for s in picks) / len(picks)
 
 
-def vote_credit(votes: list[int], right: int) -> float:
+def vote_credit(votes: list[int], flags: list[bool]) -> float:
+    """c/t: t answers share the top count, c of them correct; 0 when nobody answered."""
     tally = Counter(v for v in votes if v != -1)
-    if not tally or right == -1:
+    if not tally:
         return 0.0
+    is_right = {v: f for v, f in zip(votes, flags, strict=True) if v != -1}
     top = max(tally.values())
     tied = [answer for answer, count in tally.items() if count == top]
-    return 1.0 / len(tied) if right in tied else 0.0
+    return sum(is_right[answer] for answer in tied) / len(tied)
 
 
-def brute_majority(labels: list[int], right: int, k: int) -> float:
+def brute_majority(labels: list[int], correct: list[bool], k: int) -> float:
     picks = subsets(len(labels), k)
-    return sum(vote_credit([labels[i] for i in s], right) for s in picks) / len(picks)
+    return sum(vote_credit([labels[i] for i in s], [correct[i] for i in s]) for s in picks) / len(picks)
+
+
+Pool = tuple[list[float], list[bool], list[bool], list[int], frozenset[int]]
 
 
 @st.composite
-def pools(draw: st.DrawFn) -> tuple[list[float], list[bool], list[bool], list[int], int]:
-    """One problem's pool: scores, correctness, valid mask, answer ids and the correct id."""
+def pools(draw: st.DrawFn) -> tuple[list[float], list[bool], list[bool], list[int], frozenset[int]]:
+    """One problem's pool: scores, correctness, valid mask, answer ids and the correct ids (any number)."""
     n = draw(st.integers(1, 8))
     scores = draw(st.lists(SCORES, min_size=n, max_size=n))
     labels = draw(st.lists(LABELS, min_size=n, max_size=n))
-    right = draw(st.sampled_from([-1, 3, 7, 8, 42]))
-    correct = [label == right and label != -1 for label in labels]
+    rights = frozenset(draw(st.sets(st.sampled_from([3, 7, 8, 42]))))
+    correct = [label in rights for label in labels]
     valid = [label != -1 for label in labels]
-    return scores, correct, valid, labels, right
+    return scores, correct, valid, labels, rights
 
 
 # pass@k
@@ -97,7 +102,7 @@ def test_pass_at_k_is_stable_for_large_pools() -> None:
 @settings(max_examples=60, deadline=None)
 @given(st.lists(pools(), min_size=1, max_size=4))
 def test_pass_at_k_matches_brute_force(
-    problems: list[tuple[list[float], list[bool], list[bool], list[int], int]],
+    problems: list[Pool],
 ) -> None:
     n = min(len(p[1]) for p in problems)
     correct = np.array([p[1][:n] for p in problems], dtype=bool)
@@ -116,9 +121,7 @@ def test_pass_at_k_matches_brute_force(
 
 @settings(max_examples=80, deadline=None)
 @given(pools(), st.booleans())
-def test_best_of_k_matches_brute_force(
-    pool: tuple[list[float], list[bool], list[bool], list[int], int], use_valid: bool
-) -> None:
+def test_best_of_k_matches_brute_force(pool: Pool, use_valid: bool) -> None:
     scores, _, valid, _, _ = pool
     n = len(scores)
     # Correctness independent of the labels, so a correct sample may lack an answer too.
@@ -156,80 +159,149 @@ def test_best_of_k_weights_sum_to_one() -> None:
 # majority@k
 
 
-@settings(max_examples=80, deadline=None)
-@given(st.lists(pools(), min_size=1, max_size=3))
-def test_majority_exact_matches_brute_force(
-    problems: list[tuple[list[float], list[bool], list[bool], list[int], int]],
-) -> None:
+@settings(max_examples=100, deadline=None)
+@given(st.lists(pools(), min_size=1, max_size=3), st.booleans())
+def test_majority_exact_matches_brute_force(problems: list[Pool], flag_blanks: bool) -> None:
     n = min(len(p[3]) for p in problems)
     labels = np.array([p[3][:n] for p in problems], dtype=np.int64)
-    rights = np.array([p[4] for p in problems], dtype=np.int64)
+    # A sample without an answer may carry either flag: it is ignored.
+    correct = np.array([p[1][:n] for p in problems], dtype=bool) | (flag_blanks & (labels == -1))
     ks = list(range(1, n + 1))
-    curve = majority_curve(labels, rights, ks)
+    curve = majority_curve(labels, correct, ks)
     assert curve.method == ["exact"] * len(ks)
     assert np.all(curve.mc_error == 0.0)
     for row in range(len(problems)):
         for j, k in enumerate(ks):
-            expected = brute_majority(labels[row].tolist(), int(rights[row]), k)
+            expected = brute_majority(labels[row].tolist(), correct[row].tolist(), k)
             assert curve.values[row, j] == pytest.approx(expected, abs=1e-12)
 
 
 def test_majority_exact_paths_by_hand() -> None:
     labels = [1, 1, 2, 2, -1, 3]
-    assert majority_at_k(labels, 1, 1) == pytest.approx(2 / 6)
-    assert majority_at_k(labels, 1, 6) == pytest.approx(1 / 2)  # a two-way tie at the top
-    assert majority_at_k(labels, 3, 6) == 0.0
-    assert majority_at_k(labels, -1, 3) == 0.0
-    assert majority_at_k([-1, -1, -1], 5, 2) == 0.0  # nobody answers
+
+    def flags(*right: int) -> list[bool]:
+        return [label in right for label in labels]
+
+    assert majority_at_k(labels, flags(1), 1) == pytest.approx(2 / 6)
+    assert majority_at_k(labels, flags(1), 6) == pytest.approx(1 / 2)  # a two-way tie at the top
+    assert majority_at_k(labels, flags(3), 6) == 0.0
+    assert majority_at_k(labels, flags(), 3) == 0.0
+    assert majority_at_k([-1, -1, -1], [True, True, True], 2) == 0.0  # nobody answers
+    assert majority_at_k([-1, 0], [True, False], 1) == 0.0  # a blank's flag is ignored
     # Only correct answers and blanks: any answered sample in the subset wins.
-    assert majority_at_k([4, -1, -1, 4], 4, 2) == pytest.approx(1 - 1 / 6)
+    assert majority_at_k([4, -1, -1, 4], [True, False, False, True], 2) == pytest.approx(1 - 1 / 6)
+    assert majority_at_k([4, -1, -1, 5], [True, False, False, True], 2) == pytest.approx(1 - 1 / 6)
     # Large pools too, with exact closed forms at k = 1 and k = n.
     big = np.array([[0] * 60 + [1] * 40 + [-1] * 20])
-    curve = majority_curve(big, np.array([0]), [1, 120])
+    curve = majority_curve(big, big == 0, [1, 120])
     assert curve.values[0].tolist() == pytest.approx([0.5, 1.0])
     assert curve.method == ["exact", "exact"]
+
+
+def test_majority_several_correct_answers() -> None:
+    # Every sample correct but all distinct (different correct programs): the vote always wins.
+    n = 8
+    ks = list(range(1, n + 1))
+    curve = majority_curve(np.arange(n)[None, :], np.ones((1, n), dtype=bool), ks)
+    assert curve.values[0].tolist() == [1.0] * n
+    # The same at a size that would otherwise need Monte Carlo, with blanks among the samples.
+    big = np.where(np.arange(256) % 16 == 0, -1, np.arange(256))[None, :]
+    curve = majority_curve(big, np.ones(big.shape, dtype=bool), [1, 2, 16, 256], exact_limit=0)
+    assert curve.values[0].tolist() == pytest.approx([240 / 256, 1 - (16 * 15) / (256 * 255), 1.0, 1.0])
+    assert curve.method == ["exact"] * 4
+    # Two correct spellings (2 + 2 samples) against a larger wrong answer (3 samples).
+    labels = [0, 0, 1, 1, 2, 2, 2]
+    right = [True, True, True, True, False, False, False]
+    assert majority_at_k(labels, right, 1) == pytest.approx(4 / 7)
+    # k=2: two different correct spellings tie and both are correct (credit 1), not 1/2.
+    assert majority_at_k(labels, right, 2) == pytest.approx(12 / 21)
+    # k=3: one of each (12 subsets) is a three-way tie with two correct: 2/3.
+    assert majority_at_k(labels, right, 3) == pytest.approx(18 / 35)
+    assert majority_at_k(labels, right, 7) == 0.0  # the wrong answer's 3 beats each spelling's 2
+    for k in range(1, 8):
+        assert majority_at_k(labels, right, k) == pytest.approx(brute_majority(labels, right, k))
+    # Ties between correct and wrong answers at the whole pool: c/t.
+    assert majority_at_k([0, 0, 1, 1], [True, True, False, False], 4) == pytest.approx(1 / 2)
+    assert majority_at_k([0, 0, 1, 1, 2, 2], [True, True, True, True, False, False], 6) == pytest.approx(
+        2 / 3
+    )
+    assert majority_at_k([0, 0, 1, 1, 2, 2], [True, True, False, False, False, False], 6) == pytest.approx(
+        1 / 3
+    )
 
 
 def test_majority_monte_carlo_agrees_with_brute_force() -> None:
     rng = np.random.default_rng(7)
     problems, n = 40, 8
     labels = rng.choice([-1, 0, 1, 2, 3], size=(problems, n), p=[0.15, 0.35, 0.2, 0.2, 0.1])
-    rights = rng.choice([-1, 0, 1], size=problems, p=[0.1, 0.6, 0.3])
+    # Each answer id is correct with some chance, independently per problem: 0, 1 or several correct ids.
+    right_ids = rng.random((problems, 4)) < 0.4
+    correct = np.take_along_axis(right_ids, np.maximum(labels, 0), axis=1) & (labels >= 0)
     ks = [2, 3, 4, 5, 7]
-    curve = majority_curve(labels, rights, ks, draws=3000, seed=1, exact_limit=0)
+    curve = majority_curve(labels, correct, ks, draws=3000, seed=1, exact_limit=0)
     assert curve.method == ["monte-carlo (3000 draws)"] * len(ks)
     brute = np.array(
-        [[brute_majority(labels[p].tolist(), int(rights[p]), k) for k in ks] for p in range(problems)]
+        [[brute_majority(labels[p].tolist(), correct[p].tolist(), k) for k in ks] for p in range(problems)]
     )
     assert np.all(curve.mc_error > 0)
     assert np.all(curve.mc_error < 0.005)
     gap = np.abs(curve.values.mean(axis=0) - brute.mean(axis=0))
     assert np.all(gap <= 4 * curve.mc_error), (gap, curve.mc_error)
     assert np.abs(curve.values - brute).max() < 0.05  # each problem, too, within a few of its errors
+    # The exact path (enumeration) agrees with the brute force exactly.
+    exact = majority_curve(labels, correct, ks)
+    assert exact.method == ["exact"] * len(ks)
+    assert np.allclose(exact.values, brute, atol=1e-12)
     # Seeded: the same seed gives the same numbers, another seed other numbers.
-    again = majority_curve(labels, rights, ks, draws=3000, seed=1, exact_limit=0)
+    again = majority_curve(labels, correct, ks, draws=3000, seed=1, exact_limit=0)
     assert np.array_equal(again.values, curve.values)
-    other = majority_curve(labels, rights, ks, draws=3000, seed=2, exact_limit=0)
+    other = majority_curve(labels, correct, ks, draws=3000, seed=2, exact_limit=0)
     assert not np.array_equal(other.values, curve.values)
 
 
 def test_majority_depends_only_on_the_answer_counts() -> None:
     # Relabelled and reordered pools with the same group sizes get one value, even by Monte Carlo.
-    labels = np.array([[5, 5, 9, 9, 9, -1, 2, 5], [1, -1, 0, 0, 3, 1, 0, 1]])
-    rights = np.array([5, 1])
-    curve = majority_curve(labels, rights, [3, 4], draws=500, exact_limit=0)
+    labels = np.array(
+        [
+            [5, 5, 9, 9, 9, -1, 2, 5, 4, 6],
+            [1, -1, 0, 0, 3, 1, 0, 1, 7, 8],
+            [1, -1, 0, 0, 3, 1, 0, 1, 7, 8],  # as above, but a different spelling is the correct one
+        ]
+    )
+    correct = np.array(
+        [
+            [1, 1, 0, 0, 0, 1, 1, 1, 0, 1],  # correct: 5 (3 samples), 2, 6; the blank's flag ignored
+            [1, 0, 0, 0, 1, 1, 0, 1, 0, 1],  # correct: 1 (3 samples), 3, 8
+            [0, 0, 0, 0, 1, 0, 0, 0, 1, 1],  # correct: 3, 7, 8 (singletons only)
+        ],
+        dtype=bool,
+    )
+    curve = majority_curve(labels, correct, [3, 4, 6], draws=500, exact_limit=0)
+    assert curve.method == ["monte-carlo (500 draws)"] * 3
     assert np.array_equal(curve.values[0], curve.values[1])
+    assert np.all(curve.values[2] < curve.values[1])
+    exact = majority_curve(labels, correct, [3, 4, 6])
+    for row in range(3):
+        for j, k in enumerate([3, 4, 6]):
+            expected = brute_majority(labels[row].tolist(), correct[row].tolist(), k)
+            assert exact.values[row, j] == pytest.approx(expected, abs=1e-12)
 
 
 def test_majority_refuses_bad_input() -> None:
     with pytest.raises(ValueError):
-        majority_curve(np.array([[0, -2]]), np.array([0]), [1])
+        majority_curve(np.array([[0, -2]]), np.array([[True, False]]), [1])
     with pytest.raises(ValueError):
-        majority_curve(np.array([[0.0, 1.0]]), np.array([0]), [1])
+        majority_curve(np.array([[0.0, 1.0]]), np.array([[True, False]]), [1])
+    with pytest.raises(ValueError):  # the old API: one correct id per problem
+        majority_curve(np.array([[0, 1]]), np.array([0]), [1])
+    with pytest.raises(ValueError):  # not bool
+        majority_curve(np.array([[0, 1]]), np.array([[1, 0]]), [1])
     with pytest.raises(ValueError):
-        majority_curve(np.array([[0, 1]]), np.array([0, 1]), [1])
-    with pytest.raises(ValueError):
-        majority_curve(np.array([[0, 1]]), np.array([0]), [3])
+        majority_curve(np.array([[0, 1]]), np.array([[True, False]]), [3])
+    with pytest.raises(ValueError, match="answer id 3"):  # one answer, two flags
+        majority_curve(np.array([[1, 3, 3]]), np.array([[True, True, False]]), [1])
+    with pytest.raises(ValueError, match="draws"):
+        majority_curve(np.array([[0, 1]]), np.array([[True, False]]), [1], draws=1)
 
 
 # the coverage law

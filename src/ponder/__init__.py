@@ -6,6 +6,7 @@ call, second, FLOP and dollar, and measure accuracy against compute.
 
 from ponder.api import ask, ask_async
 from ponder.errors import PonderError
+from ponder.lab.study import study
 from ponder.specs import Spec, parse_spec, parse_specs
 from ponder.types import Candidate, Message, Problem, Result, Sample, SamplingParams, Usage
 
@@ -26,4 +27,5 @@ __all__ = [
     "ask_async",
     "parse_spec",
     "parse_specs",
+    "study",
 ]

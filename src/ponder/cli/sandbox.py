@@ -15,9 +15,11 @@ app = typer.Typer(help="Run untrusted code, isolated.", no_args_is_help=True)
 
 def _read(path: Path, what: str) -> str:
     try:
-        return path.read_text()
+        return path.read_text(encoding="utf-8")
     except OSError as e:
         raise PonderError(f"cannot read the {what} file {path}: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise PonderError(f"the {what} file {path} is not UTF-8 text: save it as UTF-8") from None
 
 
 @app.command("run")

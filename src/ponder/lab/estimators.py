@@ -16,22 +16,33 @@ Invariants:
   does. That is a total order, so the best of a subset is well defined, and the sample ranked r-th
   (0-based, best first) is the best of a uniform k-subset with probability C(n-1-r, k-1)/C(n, k).
   Scores may be -inf (unscorable); NaN has no place in the order and is refused.
-- majority@k is exact where that is cheap (k = 1, k = n, a problem whose answers are all correct or
-  that has no correct answer, and whenever C(n, k) ≤ `exact_limit`, by enumerating the subsets).
-  Elsewhere it is a seeded Monte Carlo average over `draws` random subsets per problem, still
-  unbiased; `MajorityCurve.mc_error` reports the standard error that sampling adds to the mean over
-  problems (0.0 where every problem was exact), so a caller can check it is small next to the
+- majority@k votes over distinct answers (labels), several of which may be correct: different
+  spellings of one right answer ("1/2" and "0.5" under a math check) or different correct programs.
+  Each sample carries a correctness flag, shared by all samples with its label (a clash is refused);
+  samples with no answer (label -1) do not vote, and their flag is ignored. A subset's vote is
+  correct when the winning answer is any correct one, so counting only one correct label would
+  score the other correct spellings as wrong answers and badly underestimate majority@k.
+- majority@k is exact where that is cheap (k = 1, k = n, a problem with no correct sample or whose
+  answered samples are all correct, and whenever C(n, k) ≤ `exact_limit`, by enumerating the
+  subsets). Elsewhere it is a seeded Monte Carlo average over `draws` random subsets per problem,
+  still unbiased; `MajorityCurve.mc_error` reports the standard error that sampling adds to the mean
+  over problems (0.0 where every problem was exact), so a caller can check it is small next to the
   between-problem (bootstrap) interval. With draws=2000 the per-problem credit, a value in [0, 1],
   has variance ≤ 1/4, so mc_error ≤ 0.5/sqrt(2000·problems): ≤ 0.0011 at 100 problems, where the
   95% bootstrap half-width of a mean accuracy is typically 0.05–0.1.
-- majority ties: the strategy breaks a tie between the top answers by first appearance. Given the
-  answer counts of a subset, the order of its i.i.d. samples is exchangeable, so each tied answer is
-  equally likely to appear first; a subset where the correct answer ties with t−1 others therefore
-  earns 1/t in expectation, and the estimator credits exactly 1/t (the same mean, less variance than
-  drawing the tie-break).
-- The estimate of a problem depends only on its answer-group counts (correct, unanswered, and the
-  multiset of the wrong groups' sizes), so problems with the same counts are computed once and share
-  one value; this also makes Monte Carlo results independent of label ids and sample order.
+- majority credit and ties: let t answers share the subset's top count, c of them correct; the
+  subset earns c/t (0 when nobody in it answered). The strategy breaks a tie by first appearance;
+  given the answer counts of a subset, the order of its i.i.d. samples is exchangeable, so each tied
+  answer is equally likely to appear first and the vote is correct with probability c/t. Crediting
+  c/t has the same mean as drawing the tie-break and less variance; with one correct answer it is
+  the familiar 1/t when that answer ties for the top, else 0.
+- A problem with no correct sample scores 0 at every k. One whose answered samples are all correct
+  wins every subset that holds an answered sample: 1 − C(n − answered, k)/C(n, k), pass@k with the
+  answered samples marked.
+- The estimate of a problem depends only on its answer-group counts (unanswered, and the multisets
+  of the correct groups' sizes and of the wrong groups' sizes), so problems with the same counts are
+  computed once and share one value; this also makes Monte Carlo results independent of label ids
+  and sample order.
 """
 
 from __future__ import annotations
@@ -172,51 +183,64 @@ class MajorityCurve:
 class _Groups:
     """Each problem reduced to what its majority@k depends on, deduplicated across problems."""
 
-    right: IntArray  # (U,) samples whose answer is the correct one
+    right: IntArray  # (U, R) sizes of the correct answers' groups, descending, zero padded
+    wrong: IntArray  # (U, W) sizes of the wrong answers' groups, descending, zero padded
     blank: IntArray  # (U,) samples with no answer
-    wrong: IntArray  # (U, G) sizes of the wrong answers' groups, descending, zero padded
     inverse: IntArray  # (P,) which row of the above each problem is
     multiplicity: IntArray  # (U,) how many problems share the row
 
 
-def _group(labels: IntArray, correct_labels: IntArray) -> _Groups:
+def _group(labels: IntArray, correct: BoolArray) -> _Groups:
     problems, n = labels.shape
-    ordered = np.sort(labels, axis=1)
+    order = np.argsort(labels, axis=1, kind="stable")
+    ordered = np.take_along_axis(labels, order, axis=1)
+    flags = np.take_along_axis(correct, order, axis=1)
     starts = np.ones(ordered.shape, dtype=bool)
     starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
-    group = np.cumsum(starts, axis=1) - 1  # the run of equal labels each position belongs to
+    clash = ~starts[:, 1:] & (flags[:, 1:] != flags[:, :-1]) & (ordered[:, 1:] >= 0)
+    if clash.any():
+        row, col = (int(x[0]) for x in np.nonzero(clash))
+        raise ValueError(
+            f"problem {row}: samples with answer id {int(ordered[row, col + 1])} disagree on whether "
+            "they are correct; samples with one answer must share one correctness flag"
+        )
+    group = (np.cumsum(starts, axis=1) - 1).ravel()  # the run of equal labels each position belongs to
     rows = np.repeat(np.arange(problems), n)
-    sizes = np.bincount(rows * n + group.ravel(), minlength=problems * n).reshape(problems, n)
+    sizes = np.bincount(rows * n + group, minlength=problems * n).reshape(problems, n)
     label_of = np.full((problems, n), -2, dtype=np.int64)  # -2: an unused run slot
-    label_of[rows, group.ravel()] = ordered.ravel()
-    is_blank = label_of == -1
-    is_right = (label_of == correct_labels[:, None]) & ~is_blank & (correct_labels[:, None] >= 0)
-    is_wrong = (label_of >= 0) & ~is_right
-    right = np.where(is_right, sizes, 0).sum(axis=1)
-    blank = np.where(is_blank, sizes, 0).sum(axis=1)
+    label_of[rows, group] = ordered.ravel()
+    right_of = np.zeros((problems, n), dtype=bool)
+    right_of[rows, group] = flags.ravel()  # one flag per answered run (checked above)
+    answered = label_of >= 0
+    is_right = answered & right_of
+    is_wrong = answered & ~right_of
+    blank = np.where(label_of == -1, sizes, 0).sum(axis=1)
+    right = -np.sort(-np.where(is_right, sizes, 0), axis=1)
     wrong = -np.sort(-np.where(is_wrong, sizes, 0), axis=1)
-    width = max(1, int(is_wrong.sum(axis=1).max(initial=0)))
-    key = np.concatenate([right[:, None], blank[:, None], wrong[:, :width]], axis=1)
+    right_width = max(1, int(is_right.sum(axis=1).max(initial=0)))
+    wrong_width = max(1, int(is_wrong.sum(axis=1).max(initial=0)))
+    key = np.concatenate([blank[:, None], right[:, :right_width], wrong[:, :wrong_width]], axis=1)
     unique, inverse, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
+    unique = unique.astype(np.int64)
     return _Groups(
-        right=unique[:, 0].astype(np.int64),
-        blank=unique[:, 1].astype(np.int64),
-        wrong=unique[:, 2:].astype(np.int64),
+        right=unique[:, 1 : 1 + right_width],
+        wrong=unique[:, 1 + right_width :],
+        blank=unique[:, 0],
         inverse=inverse.reshape(-1).astype(np.int64),
         multiplicity=counts.astype(np.int64),
     )
 
 
 def _vote_credit(right: IntArray, wrong: IntArray) -> FloatArray:
-    """Expected credit of a vote with `right` correct votes and wrong groups' votes `wrong` (last axis).
+    """Expected credit of votes whose correct groups count `right` and wrong groups `wrong` (last axis).
 
-    1/t when the correct answer is among the t answers sharing the top count, else 0; no correct
-    vote (including a subset where nobody answered) earns 0.
+    c/t, where t answers share the top count and c of them are correct; 0 when nobody voted. Zero
+    padding is harmless: an empty group never ties a top count above 0.
     """
-    top_wrong = wrong.max(axis=-1, initial=0)
-    tied = (wrong == right[..., None]).sum(axis=-1)
-    wins = (right > 0) & (right >= top_wrong)
-    credit: FloatArray = np.where(wins, 1.0 / (1.0 + tied), 0.0)
+    top = np.maximum(right.max(axis=-1, initial=0), wrong.max(axis=-1, initial=0))[..., None]
+    c = (right == top).sum(axis=-1)
+    t = c + (wrong == top).sum(axis=-1)
+    credit: FloatArray = np.where(top[..., 0] > 0, c / np.maximum(t, 1), 0.0)
     return credit
 
 
@@ -229,22 +253,22 @@ def _subsets(n: int, k: int) -> IntArray:
 
 def _enumerate(groups: _Groups, rows: IntArray, n: int, k: int) -> FloatArray:
     """Exact majority@k of the given rows by voting on every k-subset of a canonical pool."""
-    width = groups.wrong.shape[1]
-    blank_id = width + 1  # ids: 0 correct, 1..width wrong groups, width+1 no answer
+    r_width, w_width = groups.right.shape[1], groups.wrong.shape[1]
+    ids = r_width + w_width + 1  # 0..R-1 correct groups, R..R+W-1 wrong groups, R+W no answer
     pools = np.empty((rows.size, n), dtype=np.int64)
     for out, u in enumerate(rows):
-        sizes = np.concatenate([[groups.right[u]], groups.wrong[u], [groups.blank[u]]])
-        pools[out] = np.repeat(np.arange(width + 2), sizes)
+        sizes = np.concatenate([groups.right[u], groups.wrong[u], [groups.blank[u]]])
+        pools[out] = np.repeat(np.arange(ids), sizes)
     subsets = _subsets(n, k)
-    per_row = subsets.shape[0] * max(k, width + 2)
+    per_row = subsets.shape[0] * max(k, ids)
     chunk = max(1, _CHUNK_ELEMENTS // per_row)
     values = np.empty(rows.size, dtype=np.float64)
     for start in range(0, rows.size, chunk):
         votes = pools[start : start + chunk][:, subsets]  # (rows, subsets, k)
-        flat = votes.reshape(-1, k) + (width + 2) * np.arange(votes.shape[0] * votes.shape[1])[:, None]
-        tally = np.bincount(flat.ravel(), minlength=flat.shape[0] * (width + 2))
-        tally = tally.reshape(votes.shape[0], votes.shape[1], width + 2)
-        credit = _vote_credit(tally[..., 0], tally[..., 1:blank_id])
+        flat = votes.reshape(-1, k) + ids * np.arange(votes.shape[0] * votes.shape[1])[:, None]
+        tally = np.bincount(flat.ravel(), minlength=flat.shape[0] * ids)
+        tally = tally.reshape(votes.shape[0], votes.shape[1], ids)
+        credit = _vote_credit(tally[..., :r_width], tally[..., r_width : ids - 1])
         values[start : start + chunk] = credit.mean(axis=1)
     return values
 
@@ -253,21 +277,23 @@ def _monte_carlo(
     groups: _Groups, rows: IntArray, k: int, draws: int, rng: np.random.Generator
 ) -> tuple[FloatArray, FloatArray]:
     """(mean credit, per-draw credit variance) of each row over `draws` random k-subsets."""
-    width = groups.wrong.shape[1]
+    r_width, w_width = groups.right.shape[1], groups.wrong.shape[1]
     means = np.empty(rows.size, dtype=np.float64)
     variance = np.empty(rows.size, dtype=np.float64)
     # The draws of a chunk of rows are scored together: scoring row by row adds a fifth or more to the
-    # sampling time. Absent wrong groups stay 0 in the buffer, which can never tie a winning correct
-    # answer (a win needs at least one correct vote).
-    chunk = max(1, _CHUNK_ELEMENTS // (draws * (width + 1)))
+    # sampling time. Absent groups stay 0 in the buffer, which never ties a top count above 0.
+    chunk = max(1, _CHUNK_ELEMENTS // (draws * (r_width + w_width)))
     for start in range(0, rows.size, chunk):
         part = rows[start : start + chunk]
-        counts = np.zeros((part.size, draws, width + 1), dtype=np.int64)
+        counts = np.zeros((part.size, draws, r_width + w_width), dtype=np.int64)
         for i, u in enumerate(part):
+            right = groups.right[u][groups.right[u] > 0]
             wrong = groups.wrong[u][groups.wrong[u] > 0]
-            colors = np.concatenate([[groups.right[u]], wrong, [groups.blank[u]]])
-            counts[i, :, : wrong.size + 1] = rng.multivariate_hypergeometric(colors, k, size=draws)[:, :-1]
-        credit = _vote_credit(counts[..., 0], counts[..., 1:])
+            colors = np.concatenate([right, wrong, [groups.blank[u]]])
+            sample = rng.multivariate_hypergeometric(colors, k, size=draws)
+            counts[i, :, : right.size] = sample[:, : right.size]
+            counts[i, :, r_width : r_width + wrong.size] = sample[:, right.size : -1]
+        credit = _vote_credit(counts[..., :r_width], counts[..., r_width:])
         means[start : start + part.size] = credit.mean(axis=1)
         variance[start : start + part.size] = credit.var(axis=1, ddof=1)
     return means, variance
@@ -275,7 +301,7 @@ def _monte_carlo(
 
 def majority_curve(
     labels: npt.ArrayLike,
-    correct_labels: npt.ArrayLike,
+    correct: npt.ArrayLike,
     ks: Sequence[int],
     *,
     draws: int = 2000,
@@ -285,35 +311,41 @@ def majority_curve(
     """majority@k for each problem and budget from one pool of answer ids per problem.
 
     `labels` (int, (problems, n)): each sample's answer id, -1 for no answer (it does not vote).
-    `correct_labels` (int, (problems,)): the correct answer's id, -1 when no sample is correct.
+    `correct` (bool, (problems, n)): whether each sample's answer is correct. Several answer ids may
+    be correct (different spellings of one right answer); samples sharing an id must share a flag
+    (else ValueError); the flag of a sample with no answer is ignored.
+    A subset's vote earns c/t: t answers share its top count and c of them are correct.
     Exact where cheap (see the module docstring), else `draws` seeded Monte Carlo subsets per problem:
     each draw takes the subset's answer-group counts from a multivariate hypergeometric over the
     groups, the unanswered samples being one more group that does not vote.
     """
     votes = np.asarray(labels)
-    answer = np.asarray(correct_labels)
+    flags = np.asarray(correct)
     if votes.ndim != 2 or votes.shape[1] == 0 or not np.issubdtype(votes.dtype, np.integer):
         raise ValueError("labels must be an integer array of shape (problems, n) with n ≥ 1")
-    if answer.shape != (votes.shape[0],) or (answer.size and not np.issubdtype(answer.dtype, np.integer)):
-        raise ValueError("correct_labels must be an integer array of shape (problems,)")
-    if (votes < -1).any() or (answer < -1).any():
+    if flags.shape != votes.shape or flags.dtype != np.bool_:
+        raise ValueError("correct must be a bool array of the same shape as labels, (problems, n)")
+    if (votes < -1).any():
         raise ValueError("answer ids must be ≥ 0, or -1 for no answer")
     if draws < 2:
         raise ValueError("draws must be at least 2 (the error estimate needs a variance)")
     problems, n = votes.shape
     budgets = _check_budgets(ks, n)
-    groups = _group(votes.astype(np.int64), answer.astype(np.int64))
+    groups = _group(votes.astype(np.int64), flags)
     rng = np.random.default_rng(seed)
+    right_total = groups.right.sum(axis=1)
+    answered = n - groups.blank
+    has_right = right_total > 0
     has_wrong = groups.wrong[:, 0] > 0
     pass_table = _miss_table(n, budgets)
 
-    values = np.zeros((groups.right.size, len(budgets)), dtype=np.float64)
+    values = np.zeros((groups.blank.size, len(budgets)), dtype=np.float64)
     mc_error = np.zeros(len(budgets), dtype=np.float64)
     method: list[str] = []
     for j, k in enumerate(budgets):
         col = values[:, j]
         if k == 1:
-            col[:] = groups.right / n
+            col[:] = right_total / n
             method.append("exact")
             continue
         if k == n:
@@ -321,9 +353,9 @@ def majority_curve(
             method.append("exact")
             continue
         # No correct sample: 0. Only correct answers: a win whenever any sample in the subset answered,
-        # i.e. pass@k with the correct samples as the marked ones.
-        col[:] = np.where(groups.right > 0, 1.0 - pass_table[n - groups.right, j], 0.0)
-        contested = np.flatnonzero((groups.right > 0) & has_wrong)
+        # i.e. pass@k with the answered samples as the marked ones.
+        col[:] = np.where(has_right, 1.0 - pass_table[n - answered, j], 0.0)
+        contested = np.flatnonzero(has_right & has_wrong)
         if contested.size == 0 or math.comb(n, k) <= exact_limit:
             if contested.size:
                 col[contested] = _enumerate(groups, contested, n, k)
@@ -340,18 +372,17 @@ def majority_curve(
 
 def majority_at_k(
     labels: npt.ArrayLike,
-    correct_label: int,
+    correct: npt.ArrayLike,
     k: int,
     *,
     draws: int = 2000,
     seed: int = 0,
     exact_limit: int = EXACT_LIMIT,
 ) -> float:
-    """majority@k of one problem's pool (1-D answer ids, -1 for no answer); see `majority_curve`."""
+    """majority@k of one problem's pool (1-D answer ids, -1 for no answer, and 1-D bool correctness)."""
     row = np.asarray(labels)[None, :]
-    curve = majority_curve(
-        row, np.array([correct_label]), [k], draws=draws, seed=seed, exact_limit=exact_limit
-    )
+    flags = np.asarray(correct)[None, :]
+    curve = majority_curve(row, flags, [k], draws=draws, seed=seed, exact_limit=exact_limit)
     return float(curve.values[0, 0])
 
 

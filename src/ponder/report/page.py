@@ -280,7 +280,13 @@ def render(folder: Path) -> Path:
         raise PonderError(
             f"{folder} holds no finished study (summary.json and study.sqlite): run `ponder study` first"
         )
-    summary = json.loads(summary_path.read_text())
+    try:
+        summary = json.loads(summary_path.read_text())
+        summary["provenance"]["suite"], summary["rows"]
+    except (json.JSONDecodeError, KeyError, TypeError) as e:
+        raise PonderError(
+            f"{summary_path} is not a study summary ({e}): re-run the study with --resume"
+        ) from None
     store = StudyStore(store_path)
     try:
         problem_list = problems(store)

@@ -32,19 +32,24 @@ from ponder.sandbox.isolation import bwrap_argv, ensure_isolation, interpreter
 Status = Literal["passed", "failed", "timeout", "memory", "error"]
 OUTPUT_LIMIT = 64 * 1024  # bytes of stdout and stderr kept
 
+# The runner reads both files as root (they are root's, mode 0600), deletes them, and only then drops
+# to the sandbox's uid: the program cannot read or rewrite the hidden tests on disk.
 _RUNNER = """
 import os, sys, traceback
+sources = [(name, open(name).read()) for name in ("program.py", "tests.py")]
+for name, _ in sources:
+    os.remove(name)
 os.setgroups([]); os.setgid({uid}); os.setuid({uid})
 namespace = {{"__name__": "__main__"}}
-def run(path, code):
+def run(path, source, code):
     try:
-        exec(compile(open(path).read(), path, "exec"), namespace)
+        exec(compile(source, path, "exec"), namespace)
     except MemoryError:
         sys.stderr.write("MemoryError\\n"); sys.stderr.flush(); os._exit(3)
     except BaseException:
         traceback.print_exc(); sys.stdout.flush(); sys.stderr.flush(); os._exit(code)
-run("program.py", 2)
-run("tests.py", 1)
+run(*sources[0], 2)
+run(*sources[1], 1)
 sys.stdout.flush(); sys.stderr.flush(); os._exit(0)
 """
 _EXIT = {0: "passed", 1: "failed", 2: "error", 3: "memory"}
@@ -55,7 +60,7 @@ _uids = itertools.count()
 class Limits:
     timeout: float = 10.0  # wall seconds
     memory_mb: int = 1024  # address space
-    processes: int = 32  # processes and threads of the sandbox's user
+    processes: int = 16  # processes and threads of the sandbox's user
     file_mb: int = 16  # largest file it may write
     open_files: int = 256
 
@@ -101,16 +106,18 @@ def run_code(program: str, tests: str = "", limits: Limits | None = None) -> San
         work.mkdir()
         (work / "program.py").write_text(program)
         (work / "tests.py").write_text(tests)
-        for path in (work, work / "program.py", work / "tests.py"):
-            os.chown(path, uid, uid)
+        os.chown(work, uid, uid)
         work.chmod(0o700)
+        for name in ("program.py", "tests.py"):
+            (work / name).chmod(0o600)  # root's: read by the runner before it drops privileges
         binary, _ = interpreter()
         argv = [*bwrap_argv(work), binary, "-I", "-c", _RUNNER.format(uid=uid)]
 
         def limit() -> None:  # runs in the child, before bwrap starts
             mb = 1024 * 1024
             resource.setrlimit(resource.RLIMIT_AS, (limits.memory_mb * mb,) * 2)
-            resource.setrlimit(resource.RLIMIT_CPU, (int(limits.timeout) + 1,) * 2)
+            cpu = int(limits.timeout) + 1
+            resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))  # SIGXCPU first, SIGKILL after
             resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_mb * mb,) * 2)
             resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes,) * 2)
             resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files,) * 2)
@@ -136,17 +143,20 @@ def run_code(program: str, tests: str = "", limits: Limits | None = None) -> San
                 code, timed_out = -signal.SIGKILL, True
         seconds = time.perf_counter() - started
         stdout, stderr = _read(out_path), _read(err_path)
-        if stderr.startswith("bwrap:"):
-            raise PonderError(f"the sandbox failed to start ({stderr.splitlines()[0]})")
+        # bwrap passes on a killed child as 128 + the signal.
+        signalled = code - 128 if code > 128 else -code if code < 0 else 0
         status: Status
-        if timed_out or code == -signal.SIGXCPU:
+        if timed_out or signalled == signal.SIGXCPU:
             status = "timeout"
         elif code in _EXIT:
             status = _EXIT[code]  # type: ignore[assignment]
-        elif code == -signal.SIGKILL or "MemoryError" in stderr:
+        elif "MemoryError" in stderr:
             status = "memory"
+        elif signalled == signal.SIGKILL:
+            # the kernel's: the CPU limit's hard stop, or the memory killer
+            status = "timeout" if seconds >= limits.timeout else "memory"
         else:
-            status = "error"
+            status = "error"  # including a sandbox that failed to start ("bwrap: …" on stderr)
         return SandboxResult(status, stdout, stderr, seconds)
     finally:
         shutil.rmtree(base, ignore_errors=True)

@@ -83,6 +83,10 @@ def jsonl(path: Path, options: dict[str, str]) -> list[Item]:
     if check not in CHECKS:
         raise PonderError(f"jsonl: check must be one of {', '.join(CHECKS)} (got '{check}')")
     fmt = options.get("format", "auto" if check != "exact" else "answer")
+    from ponder.answers.extract import FORMATS
+
+    if fmt not in FORMATS:
+        raise PonderError(f"jsonl: format must be one of {', '.join(FORMATS)} (got '{fmt}')")
     out = []
     for i, row in enumerate(read_jsonl(path)):
         if q_key not in row or a_key not in row:

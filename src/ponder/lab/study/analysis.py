@@ -14,7 +14,6 @@ Everything here is a function of the store and the seed: the same store gives th
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +22,7 @@ import numpy as np
 from ponder.lab import estimators as est
 from ponder.lab.study.config import POOL_STRATEGIES, StudyConfig
 from ponder.lab.study.store import StudyStore
+from ponder.models import prices
 from ponder.specs import Spec
 
 BINS = 5
@@ -50,12 +50,13 @@ class Series:
 class Pool:
     correct: np.ndarray  # (P, n) bool
     labels: np.ndarray  # (P, n) int, -1 for no answer
-    correct_label: np.ndarray  # (P,)
     scores: np.ndarray  # (P, n) float, -inf where unscored
     valid: np.ndarray  # (P, n) bool
     completion: np.ndarray  # (P, n)
     truncated: np.ndarray  # (P,) fraction of samples cut at max_tokens
     prompt_uncached: np.ndarray  # (P,)
+    prompt: np.ndarray  # (P,)
+    cached: np.ndarray  # (P,)
     flops: np.ndarray  # (P,) recorded
     seconds: np.ndarray
     cost: np.ndarray
@@ -75,36 +76,29 @@ def load_pool(
     P = len(ids)
     correct = np.zeros((P, n), dtype=bool)
     labels = np.full((P, n), -1, dtype=np.int64)
-    correct_label = np.full(P, -1, dtype=np.int64)
     scores = np.full((P, n), -np.inf)
     completion = np.zeros((P, n))
     truncated = np.zeros(P)
     for i, pool in enumerate(samples):
         ids_of: dict[str, int] = {}
-        right: Counter[int] = Counter()
         for j, s in enumerate(pool):
             correct[i, j] = s.correct
             if s.answer is not None:
                 labels[i, j] = ids_of.setdefault(s.answer, len(ids_of))
-                if s.correct:
-                    right[labels[i, j]] += 1
             if s.score is not None:
                 scores[i, j] = s.score
             completion[i, j] = s.completion_tokens
-        if right:
-            # Equivalent correct answers spelled differently vote apart, as in the strategy; the
-            # most voted correct spelling stands for the correct answer.
-            correct_label[i] = right.most_common(1)[0][0]
         truncated[i] = np.mean([s.finish_reason == "length" for s in pool])
     return Pool(
         correct=correct,
         labels=labels,
-        correct_label=correct_label,
         scores=scores,
         valid=labels >= 0,
         completion=completion,
         truncated=truncated,
         prompt_uncached=np.array([r["prompt_tokens"] - r["cached_prompt_tokens"] for r in rows], dtype=float),
+        prompt=np.array([r["prompt_tokens"] for r in rows], dtype=float),
+        cached=np.array([r["cached_prompt_tokens"] for r in rows], dtype=float),
         flops=np.array([r["flops"] for r in rows]),
         seconds=np.array([r["wall_seconds"] for r in rows]),
         cost=np.array([r["cost_usd"] for r in rows]),
@@ -120,8 +114,12 @@ def pool_series(
     coverage = est.pass_at_k_curve(pool.correct, ks)
     if spec.name == "coverage":
         values = coverage
-    elif spec.name == "sc" or spec.params.get("scorer") == "vote":
-        curve = est.majority_curve(pool.labels, pool.correct_label, ks, seed=config.seed)
+    elif (
+        spec.name == "sc"
+        or spec.params.get("scorer") == "vote"
+        or not np.isfinite(pool.scores).any()  # no logprobs: bon falls back to the vote, as the strategy does
+    ):
+        curve = est.majority_curve(pool.labels, pool.correct, ks, seed=config.seed)
         values = curve.values
         info = {"methods": dict(zip(map(str, ks), curve.method, strict=True)),
                 "mc_error": dict(zip(map(str, ks), map(float, curve.mc_error), strict=True))}  # fmt: skip
@@ -129,11 +127,22 @@ def pool_series(
         values = est.best_of_k_curve(pool.scores, pool.correct, ks, valid=pool.valid)
     mean_completion = pool.completion.mean(axis=1)
     whole = pool.prompt_uncached + n * mean_completion
+    hosted = model.startswith("openai:")
+    table = prices.load() if hosted else None
     out = []
     for j, k in enumerate(ks):
         share = np.divide(
             pool.prompt_uncached + k * mean_completion, whole, out=np.ones_like(whole), where=whole > 0
         )
+        cost = pool.cost * share  # local: dollars follow the time on the cores, prorated like seconds
+        if table is not None:  # hosted: price the subset's own tokens (input, cached, output differ)
+            name = model.removeprefix("openai:")
+            cost = np.array(
+                [
+                    table.token_cost(name, int(p), int(c), round(k * m)) or 0.0
+                    for p, c, m in zip(pool.prompt, pool.cached, mean_completion, strict=True)
+                ]
+            )
         out.append(
             Series(
                 model=model,
@@ -143,7 +152,7 @@ def pool_series(
                 tokens=k * mean_completion,
                 flops=pool.flops * share,
                 seconds=pool.seconds * share,
-                cost=pool.cost * share,
+                cost=cost,
                 truncated=pool.truncated,
                 coverage=coverage[:, j],
                 selection=spec.name != "coverage",
@@ -273,6 +282,8 @@ def _difficulty(
         pass1 = pool.correct.mean(axis=1)
         bins = difficulty_bins(pass1)
         mine = [s for s in selection if s.model == model]
+        if not mine:
+            continue
         per_bin = []
         for b in range(BINS):
             mask = bins == b
@@ -306,7 +317,7 @@ def _headline(config: StudyConfig, selection: list[Series]) -> dict[str, Any] | 
     def cheapest(model: str) -> float:
         return min(float(s.flops.mean()) for s in selection if s.model == model)
 
-    ranked = sorted(config.models, key=cheapest)
+    ranked = sorted({s.model for s in selection}, key=cheapest)
     small, large = ranked[0], ranked[-1]
     theirs = [s for s in selection if s.model == large]
     baseline = min(theirs, key=lambda s: (float(s.flops.mean()), s.budget))

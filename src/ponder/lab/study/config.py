@@ -88,7 +88,33 @@ class StudyConfig:
         sizes = [max(self.ladder(s)) for s in self.specs(model) if s.name in POOL_STRATEGIES]
         return max(sizes, default=0)
 
+    def _check_types(self) -> None:
+        def bad(name: str, what: str) -> PonderError:
+            return PonderError(f"setting '{name}' must be {what} (got {getattr(self, name)!r})")
+
+        for name in ("models", "strategies"):
+            value = getattr(self, name)
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise bad(name, "a list of strings or a comma-separated string")
+        for name in ("suite", "out", "split"):
+            if not isinstance(getattr(self, name), str):
+                raise bad(name, "a string")
+        for name in ("max_n", "problems", "max_tokens", "seed", "threads", "ctx"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise bad(name, "a whole number")
+        if not isinstance(self.temperature, int | float) or isinstance(self.temperature, bool):
+            raise bad("temperature", "a number")
+        if self.base_url is not None and not isinstance(self.base_url, str):
+            raise bad("base_url", "a string")
+        if not isinstance(self.only, dict) or not all(
+            isinstance(k, str) and isinstance(v, list) and all(isinstance(s, str) for s in v)
+            for k, v in self.only.items()
+        ):
+            raise bad("only", "a table of model = [strategies]")
+
     def check(self) -> None:
+        self._check_types()
         if not self.models:
             raise PonderError("--model needs at least one model")
         if len(set(self.models)) != len(self.models):
@@ -120,6 +146,10 @@ class StudyConfig:
                 raise PonderError(f"unknown strategy '{spec.name}': use one of {known}")
             elif spec.name in ONCE_STRATEGIES:
                 build(spec)
+            elif spec.name in POOL_STRATEGIES and "temperature" in spec.params:
+                raise PonderError(
+                    f"'{spec}': pool strategies share one pool sampled at --temperature: set it there"
+                )
             else:
                 build(Spec(spec.name, 1, spec.params, spec.inner))  # keys checked; budget from the ladder
             if spec.n is not None and not 1 <= spec.n <= MAX_N:

@@ -24,7 +24,7 @@ SUMMARY = "summary.json"
 SAMPLES = "samples.parquet"
 
 
-def _sha256(model: str) -> str | None:
+def model_sha256(model: str) -> str | None:
     if model.startswith("openai:"):
         return None
     if model in catalog.CATALOG:
@@ -46,12 +46,17 @@ def _version(package: str) -> str | None:
         return None
 
 
+def engine_versions() -> dict[str, str | None]:
+    return {"ponder": __version__, "xllamacpp": _version("xllamacpp"), "openai": _version("openai")}
+
+
 def provenance(config: StudyConfig, store: StudyStore) -> dict[str, Any]:
     items = store.problems()
+    env = store.meta("environment") or {}
     return {
-        "ponder": __version__,
-        "engine": {"xllamacpp": _version("xllamacpp"), "openai": _version("openai")},
-        "models": {m: {"sha256": _sha256(m)} for m in config.models},
+        "ponder": env.get("engine", {}).get("ponder", __version__),
+        "engine": env.get("engine", {}),
+        "models": env.get("models", {}),
         "suite": config.suite,
         "split": config.split,
         "problems": len(items),

@@ -14,9 +14,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import (
@@ -83,6 +85,9 @@ def open_study(config: StudyConfig, resume: bool) -> StudyStore:
     store = StudyStore(path)
     if resume:
         stored = store.meta("identity")
+        if stored is None:
+            store.close()
+            raise PonderError(f"{out} holds no study to resume (it stopped before it began): run it afresh")
         mine = config.identity()
         if stored != mine:
             diff = sorted(k for k in set(stored or {}) | set(mine) if (stored or {}).get(k) != mine.get(k))
@@ -91,6 +96,22 @@ def open_study(config: StudyConfig, resume: bool) -> StudyStore:
                 f"--resume with other settings than the stored study ({', '.join(diff)}): keep them"
             )
     return store
+
+
+def _empty(path: Path) -> bool:
+    store = StudyStore(path)
+    try:
+        return store.meta("identity") is None
+    finally:
+        store.close()
+
+
+def environment(config: StudyConfig) -> dict[str, Any]:
+    """What the summary reports of the machine, fixed when the study starts (so resuming changes
+    nothing): engine versions and the models' sha256."""
+    from ponder.lab.study.outputs import engine_versions, model_sha256
+
+    return {"engine": engine_versions(), "models": {m: {"sha256": model_sha256(m)} for m in config.models}}
 
 
 def plan(config: StudyConfig, items: list[Item], done: set[tuple[str, str, str]]) -> list[Work]:
@@ -132,7 +153,8 @@ async def _do(
         model=work.model,
         compute_parameters=ref.compute_parameters,
         params=SamplingParams(max_tokens=config.max_tokens, seed=seed),
-        temperature=config.temperature,
+        # --temperature is the pool's; a run keeps its strategy's own default (cot and direct: greedy)
+        temperature=None,
         ledger=Ledger(prices=table),
     )
     problem = work.item.problem()
@@ -191,8 +213,11 @@ def run_study(
 
     config.check()
     items: list[Item] = []
+    path = Path(config.out) / STORE_NAME
+    if not resume and path.exists() and _empty(path):
+        path.unlink()  # a store killed before it held its settings is no study: start afresh
     if not resume:
-        if (Path(config.out) / STORE_NAME).exists():
+        if path.exists():
             raise PonderError(
                 f"{config.out} already holds a study: pass --resume to continue it, or choose another --out"
             )
@@ -202,6 +227,14 @@ def run_study(
         )
         if not items:
             raise PonderError(f"the suite {config.suite} has no problems")
+        counts = Counter(i.id for i in items)
+        twice = sorted(pid for pid, c in counts.items() if c > 1)
+        if twice:
+            raise PonderError(f"the suite names problems twice ({', '.join(twice[:3])}): give each part once")
+        if any(i.answer_format == "code" for i in items):
+            from ponder.sandbox.isolation import ensure_isolation
+
+            ensure_isolation()  # code is judged in the sandbox: refuse now, not after sampling
     store = open_study(config, resume)
     console = Console(stderr=True, quiet=quiet)
     started = time.perf_counter()
@@ -209,9 +242,14 @@ def run_study(
         if resume:
             items = store.problems()
         else:
-            store.save_problems(items)
-            store.set_meta("identity", config.identity())
-            store.set_meta("config", {**config.identity(), "out": str(config.out)})
+            store.initialise(
+                items,
+                {
+                    "identity": config.identity(),
+                    "config": {**config.identity(), "out": str(config.out)},
+                    "environment": environment(config),
+                },
+            )
         todo = plan(config, items, store.done())
         factory = backend_factory or default_backend
         table = prices.load()

@@ -69,11 +69,15 @@ class StudyStore:
         with self.db:
             self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
 
-    def save_problems(self, items: list[Item]) -> None:
+    def initialise(self, items: list[Item], meta: dict[str, Any]) -> None:
+        """Problems and settings in one transaction: a store is a study whole, or not at all."""
         with self.db:
             self.db.executemany(
                 "INSERT INTO problems VALUES (?, ?, ?)",
                 [(i, item.id, json.dumps(item.to_dict())) for i, item in enumerate(items)],
+            )
+            self.db.executemany(
+                "INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, json.dumps(v)) for k, v in meta.items()]
             )
 
     def problems(self) -> list[Item]:
