@@ -36,8 +36,8 @@ BUDGETS = [2**i for i in range(9)]  # 1 .. 256
 
 def synthetic(
     problems: int, samples: int, seed: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(correct, scores, valid, labels, correct_labels) for a synthetic suite."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(correct, scores, valid, labels) for a synthetic suite."""
     rng = np.random.default_rng(seed)
     shape = (problems, samples)
     difficulty = rng.beta(0.6, 0.6, size=(problems, 1))
@@ -52,7 +52,7 @@ def synthetic(
     wrong_id = 1 + (rng.random(shape)[:, :, None] > cumulative[:, None, :]).sum(axis=2)
     labels = np.where(correct, 0, np.minimum(wrong_id, groups[:, None]))
     labels = np.where(valid, labels, -1).astype(np.int64)
-    return correct, scores, valid, labels, np.zeros(problems, dtype=np.int64)
+    return correct, scores, valid, labels
 
 
 def main() -> None:
@@ -65,7 +65,7 @@ def main() -> None:
     args = ap.parse_args()
 
     ks = [k for k in BUDGETS if k <= args.samples]
-    correct, scores, valid, labels, correct_labels = synthetic(args.problems, args.samples, args.seed)
+    correct, scores, valid, labels = synthetic(args.problems, args.samples, args.seed)
 
     start = time.perf_counter()
     pass_curve = pass_at_k_curve(correct, ks)
@@ -76,7 +76,7 @@ def main() -> None:
     best_seconds = time.perf_counter() - start
 
     start = time.perf_counter()
-    majority = majority_curve(labels, correct_labels, ks, draws=args.draws, seed=args.seed)
+    majority = majority_curve(labels, correct, ks, draws=args.draws, seed=args.seed)
     majority_seconds = time.perf_counter() - start
 
     # The between-problem uncertainty the Monte Carlo error should be small against.

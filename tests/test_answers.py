@@ -34,6 +34,14 @@ from ponder.answers import extract_answer, match_exact, match_math, match_numeri
         ("Answer: none", "names", "none"),
         ("Answer: (3 + 5) × 2 = 16", "expression", "(3+5)*2"),
         ("Answer: 3 + abc", "expression", None),
+        ("Answer: 42\nI hope the answer is correct.", "auto", "42"),  # an answer line outranks a phrase
+        ("Answer: −5", "number", "-5"),  # a typographic minus keeps its sign
+        ("Answer: **Ben, Ivan**", "names", "Ben, Ivan"),
+        ("Answer: Ivan and Ben are knights.", "names", "Ben, Ivan"),
+        ("Answer: `(3 + 5) \\times 2`", "expression", "(3+5)*2"),
+        ("Answer: **(75-7)+(2+2)**", "expression", "(75-7)+(2+2)"),
+        ("Answer: 6 = 5+1", "number", "6"),
+        ("```python\ndef f(x):\n    return x\n```\nUse it:\n```python\nprint(f(2))\n```", "code", "def f(x):\n    return x\n"),
     ],
 )
 def test_extract(text: str, fmt: str, expected: str | None) -> None:

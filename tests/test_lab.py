@@ -90,7 +90,7 @@ def test_unchanged_numbers_give_back_the_gold_answer(monkeypatch: pytest.MonkeyP
         if isinstance(twin, Twin):
             twins += 1
             assert twin.answer == gsm8k_gold(row["answer"]) and twin.question == row["question"]
-    assert twins > 800
+    assert twins > 700
 
 
 def test_perturbed_twins_change_numbers_and_recompute() -> None:

@@ -19,12 +19,13 @@ from decimal import Decimal, InvalidOperation
 
 # Commas count as thousands separators only in groups of three: "1,234" is one number, "3,4,5" three.
 _NUMBER = re.compile(r"-?\$?\s?(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?(?:/\d+)?|-?\.\d+")
+# An explicit answer line ("Answer: 18", "**Answer:** 18", GSM8K's "#### 18") outranks a phrase in
+# running text ("... so the answer is 18."), wherever each stands.
 _ANSWER_LINE = re.compile(
-    r"^[\s*#_>-]*(?:final\s+)?answer\s*\**\s*[:：]\s*\**\s*(.+)"  # "Answer: 18", "**Answer:** 18"
-    r"|\bthe\s+(?:final\s+)?answer\s+is\s*[:：]?\s*(.+)"  # "... the answer is 18."
-    r"|^\s*####\s*(.+)",  # GSM8K's own marker
-    re.IGNORECASE,
+    r"^[\s*#_>-]*(?:final\s+)?answer\s*\**\s*[:：]\s*\**\s*(.+)|^\s*####\s*(.+)", re.IGNORECASE
 )
+_ANSWER_PHRASE = re.compile(r"\bthe\s+(?:final\s+)?answer\s+is\s*[:：]?\s*(.+)", re.IGNORECASE)
+_MINUS = str.maketrans({"\u2212": "-", "\u2013": "-"})  # minus sign, en dash
 
 
 def _last_boxed(text: str) -> str | None:
@@ -44,20 +45,24 @@ def _last_boxed(text: str) -> str | None:
 
 
 def _answer_line(text: str) -> str | None:
-    found = None
-    for line in text.splitlines():
-        m = _ANSWER_LINE.search(line)
-        value = m and next((g for g in m.groups() if g), "").strip()
-        if value:
-            found = value
-    return found
+    """The last explicit answer line's value; failing that, the last "the answer is" phrase's."""
+    for pattern in (_ANSWER_LINE, _ANSWER_PHRASE):
+        found = None
+        for line in text.translate(_MINUS).splitlines():
+            m = pattern.search(line)
+            value = m and next((g for g in m.groups() if g), "").strip()
+            if value:
+                found = value
+        if found is not None:
+            return found
+    return None
 
 
 _FRAC = re.compile(r"\\d?frac\{(-?\d+)\}\{(\d+)\}")
 
 
 def _last_number(text: str) -> str | None:
-    numbers = _NUMBER.findall(_FRAC.sub(r"\1/\2", text))
+    numbers = _NUMBER.findall(_FRAC.sub(r"\1/\2", text.translate(_MINUS)))
     return numbers[-1] if numbers else None
 
 
@@ -81,9 +86,10 @@ def _names(text: str) -> str | None:
     line = _answer_line(text)
     if line is None:
         return None
-    line = line.strip().rstrip(".")
-    if re.fullmatch(r"(?i)(none|nobody|no one|no knights?)", line.strip()):
+    line = re.sub(r"[*_`]", "", line).strip().rstrip(".")
+    if re.fullmatch(r"(?i)(none|nobody|no one|no knights?|there are no knights)", line):
         return "none"
+    line = re.split(r"\s+(?:are|is)\b", line)[0]  # "Ivan and Ben are knights"
     words = re.split(r"\s*(?:,|\band\b|&)\s*", line)
     names = sorted({w.strip() for w in words if w.strip()})
     if not names or not all(re.fullmatch(r"[A-Z][a-z]+", n) for n in names):
@@ -95,8 +101,10 @@ def _expression(text: str) -> str | None:
     line = _answer_line(text)
     if line is None:
         return None
-    expr = line.replace("×", "*").replace("÷", "/").replace("x", "*").replace(" ", "")
-    expr = expr.split("=")[0].rstrip(".")
+    expr = line.replace("\\times", "*").replace("\\div", "/").replace("\\cdot", "*")
+    expr = expr.replace("×", "*").replace("÷", "/").replace("·", "*").replace("x", "*")
+    expr = re.sub(r"[\s`$]", "", expr)
+    expr = expr.strip("*").split("=")[0].rstrip(".")
     return expr if re.fullmatch(r"[\d+\-*/()]+", expr) else None
 
 
@@ -104,9 +112,11 @@ _FENCE = re.compile(r"```[ \t]*(?:python|py|python3)?[ \t]*\n(.*?)```", re.DOTAL
 
 
 def _code(text: str) -> str | None:
-    blocks = _FENCE.findall(text)
-    if blocks:
-        return str(blocks[-1]).strip("\n") + "\n"
+    """The last fenced block that defines a function (a usage example after it is not the answer)."""
+    blocks = [str(b) for b in _FENCE.findall(text)]
+    defining = [b for b in blocks if re.search(r"^\s*def \w+\(", b, re.MULTILINE)]
+    if defining or blocks:
+        return (defining or blocks)[-1].strip("\n") + "\n"
     return text if re.search(r"^\s*def \w+\(", text, re.MULTILINE) else None
 
 
@@ -142,10 +152,13 @@ def extract_answer(text: str, fmt: str = "auto") -> str | None:
 
 
 def _after_equals(line: str | None) -> str | None:
-    """The result of a worked line: "17 + 23 - 8 = 32" → "32"."""
+    """The result of a worked line: "17 + 23 - 8 = 32" → "32"; "6 = 5 + 1" → "6" (the bare number)."""
     if line is None or "=" not in line:
         return line
-    return line.rsplit("=", 1)[1].strip() or None
+    sides = [s.strip() for s in line.split("=")]
+    if _number(normalize(sides[-1])) is None and _number(normalize(sides[0])) is not None:
+        return sides[0]
+    return sides[-1] or None
 
 
 def _number(s: str) -> str | None:

@@ -14,6 +14,10 @@ from ponder.errors import PonderError
 from ponder.models.catalog import DEFAULT_MODEL
 from ponder.tasks import FAMILIES, load
 
+# Calibration draws its items under another seed, so a study at FAMILY@frontier with the same --seed
+# never scores the very items its frontier was measured on.
+CALIBRATION_SEED_OFFSET = 1_000_003
+
 app = typer.Typer(
     help="The eval lab's problems: families, suites, calibration and probes.", no_args_is_help=True
 )
@@ -112,9 +116,8 @@ def calibrate(
     async def measure(level: int) -> tuple[int, int]:
         with Progress(console=console, disable=json_out, transient=True) as bar:
             task = bar.add_task(f"{family}@{level}", total=problems)
-            verdicts = await evaluator.judge(
-                family_items(family, level, problems, seed=seed), lambda: bar.advance(task)
-            )
+            items = family_items(family, level, problems, seed=seed + CALIBRATION_SEED_OFFSET)
+            verdicts = await evaluator.judge(items, lambda: bar.advance(task))
         return sum(v.correct for v in verdicts), len(verdicts)
 
     try:

@@ -21,6 +21,18 @@ from fractions import Fraction
 
 from ponder.lab.arith import evaluate_exact
 
+# Words whose number may stand in a calculation without being the question's number: "half" is /2
+# even when the question also says "2 cartons". An input with such a word nearby is ambiguous.
+CONSTANT_WORDS: dict[int, tuple[str, ...]] = {
+    2: ("half", "twice", "double", "two times", "pair"),
+    3: ("third", "triple", "three times"),
+    4: ("quarter", "four times"),
+    7: ("week",),
+    12: ("dozen", "month", "year"),
+    24: ("day",),
+    60: ("hour", "minute"),
+    100: ("percent", "%", "cent"),
+}
 ANNOTATION = re.compile(r"<<([^<>=]+)=([^<>]+)>>")
 NUMBER = re.compile(r"\d+(?:\.\d+)?|\.\d+")
 QUESTION_NUMBER = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?![\d])|(?<![\w.])\d+(?:\.\d+)?(?![\d])")
@@ -85,6 +97,9 @@ def perturb(question: str, solution: str, gold: str, rng: random.Random, tries: 
     original = replay(steps, gold)
     if isinstance(original, Refusal):
         return original
+    results = [s.result for s in steps]
+    if len(set(results)) < len(results):
+        return Refusal("ambiguous", "two steps give the same result: a later step's reference is unclear")
     inputs = {_number(m) for m in QUESTION_NUMBER.findall(question)}
     results_before: list[set[Fraction]] = []
     seen: set[Fraction] = set()
@@ -101,6 +116,11 @@ def perturb(question: str, solution: str, gold: str, rng: random.Random, tries: 
                 used_inputs.add(v)
     if not used_inputs:
         return Refusal("no-inputs", "no number of the question feeds the calculation")
+    lowered = question.lower()
+    for v in used_inputs:
+        words = CONSTANT_WORDS.get(int(v), ()) if v.denominator == 1 else ()
+        if any(w in lowered for w in words):
+            return Refusal("ambiguous", f"{_fmt(v)} may be the constant of a word in the question")
     for _ in range(tries):
         new = {v: _nudge(v, rng) for v in used_inputs}
         twin = _rerun(steps, results_before, new)

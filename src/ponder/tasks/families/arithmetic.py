@@ -62,7 +62,7 @@ def _step(rng: random.Random, x: int, top: int, name: str, other: str, thing: st
             if ds:
                 d = rng.choice(ds)
                 return (
-                    f"{name} shares the {thing} equally among {d} friends and keeps one share.",
+                    f"{name} splits the {thing} into {d} equal groups and keeps only one group.",
                     x // d,
                 )
     k = rng.randint(2, top)
