@@ -41,7 +41,11 @@ from ponder.answers import extract_answer, match_exact, match_math, match_numeri
         ("Answer: `(3 + 5) \\times 2`", "expression", "(3+5)*2"),
         ("Answer: **(75-7)+(2+2)**", "expression", "(75-7)+(2+2)"),
         ("Answer: 6 = 5+1", "number", "6"),
-        ("```python\ndef f(x):\n    return x\n```\nUse it:\n```python\nprint(f(2))\n```", "code", "def f(x):\n    return x\n"),
+        (
+            "```python\ndef f(x):\n    return x\n```\nUse it:\n```python\nprint(f(2))\n```",
+            "code",
+            "def f(x):\n    return x\n",
+        ),
     ],
 )
 def test_extract(text: str, fmt: str, expected: str | None) -> None:

@@ -233,3 +233,18 @@ def test_a_model_may_have_its_own_strategies(tmp_path: Path) -> None:
     assert headline["ci_low"] <= headline["difference"] <= headline["ci_high"]
     with pytest.raises(PonderError, match="not studied"):
         run(tmp_path, out="o2", only={"medium": ["cot"]})
+
+
+def test_named_pairs_are_compared(tmp_path: Path) -> None:
+    summary = run(tmp_path, compare=["sc@4/small vs cot/large", "bon@2/small vs sc@2/small"])
+    first, second = summary["comparisons"]
+    assert first["a"]["strategy"] == "sc" and first["a"]["budget"] == 4 and first["b"]["model"] == "large"
+    assert first["ci_low"] <= first["difference"] <= first["ci_high"]
+    assert second["a"]["strategy"] == "bon" and second["b"]["strategy"] == "sc"
+    for bad, fragment in [
+        ("sc@4/small", "SPEC@K/MODEL vs"),
+        ("sc@16/small vs cot/large", "does not run"),
+        ("sc@4/medium vs cot/large", "not studied"),
+    ]:
+        with pytest.raises(PonderError, match=fragment):
+            run(tmp_path, out=f"bad-{len(fragment)}", compare=[bad])

@@ -37,6 +37,10 @@ def study(
             help="A model's own strategies, MODEL=SPEC+SPEC (repeatable), e.g. qwen2.5-coder-1.5b=cot."
         ),
     ] = None,
+    compare: Annotated[
+        list[str] | None,
+        typer.Option(help="A pair to compare, 'SPEC@K/MODEL vs SPEC@K/MODEL' (repeatable)."),
+    ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the study in --out.")] = False,
     config: Annotated[Path | None, typer.Option("--config", help="A TOML file of these settings.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
@@ -61,6 +65,8 @@ def study(
         given["models"] = [m for m in model.split(",") if m]
     if strategies is not None:
         given["strategies"] = [s for s in strategies.split(",") if s]
+    if compare:
+        given["compare"] = list(compare)
     if only:
         pairs = [o.partition("=") for o in only]
         if any(not m or not specs for m, _, specs in pairs):
@@ -121,3 +127,5 @@ def show(summary: dict[str, Any]) -> None:
     headline = summary.get("headline")
     if headline:
         console.print(f"[bold]headline:[/bold] {esc(headline['sentence'])}")
+    for pair in summary.get("comparisons", []):
+        console.print(f"[bold]compared:[/bold] {esc(pair['sentence'])}")

@@ -303,6 +303,7 @@ def render(folder: Path) -> Path:
 <p class="sub">{escape(models)} on <code>{escape(prov["suite"])}</code> · {prov["problems"]} problems ·
 temperature {prov["sampling"]["temperature"]} · up to {prov["sampling"]["max_tokens"]} tokens per sample</p>
 <p class="headline">{escape(headline["sentence"]) if headline else "No comparison: the study has one point."}</p>
+{"".join(f'<p class="headline compare">{escape(c["sentence"])}</p>' for c in summary.get("comparisons", []))}
 <h2>Accuracy against compute</h2>
 <p class="sub">Bands are 95% bootstrap intervals over problems. Budgets k are derived from one pool of samples per
 problem; the dashed black line is the compute-optimal frontier (Pareto over accuracy and mean FLOPs).</p>

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ponder.lab import estimators as est
-from ponder.lab.study.config import POOL_STRATEGIES, StudyConfig
+from ponder.lab.study.config import POOL_STRATEGIES, StudyConfig, compare_points
 from ponder.lab.study.store import StudyStore
 from ponder.models import prices
 from ponder.specs import Spec
@@ -270,6 +270,7 @@ def analyse(config: StudyConfig, store: StudyStore) -> dict[str, Any]:
         "coverage_law": laws,
         "difficulty": _difficulty(config, pools, selection, items),
         "headline": _headline(config, selection),
+        "comparisons": [_compare(config, series, pair) for pair in config.compare],
         "estimators": estimators,
     }
 
@@ -343,6 +344,27 @@ def _headline(config: StudyConfig, selection: list[Series]) -> dict[str, Any] | 
         "ci_high": high,
         "flops_ratio": ratio,
         "sentence": sentence,
+    }
+
+
+def _compare(config: StudyConfig, series: list[Series], pair: str) -> dict[str, Any]:
+    """A pair the user named, with the paired bootstrap interval of the accuracy difference."""
+    found = []
+    for model, strategy, budget in compare_points(pair):
+        found.append(next(s for s in series if (s.model, s.strategy, s.budget) == (model, strategy, budget)))
+    a, b = found
+    diff, low, high = est.paired_bootstrap_diff(a.values, b.values, seed=config.seed)
+    return {
+        "pair": pair,
+        "a": _point(a),
+        "b": _point(b),
+        "difference": diff,
+        "ci_low": low,
+        "ci_high": high,
+        "sentence": (
+            f"{a.model} with {a.strategy}@{a.budget} minus {b.model} with {b.strategy}@{b.budget}: "
+            f"{100 * diff:+.1f} points (95% CI {100 * low:+.1f} to {100 * high:+.1f})."
+        ),
     }
 
 

@@ -15,11 +15,26 @@ from typing import Any
 
 from ponder.backends.base import MAX_N
 from ponder.errors import PonderError
-from ponder.specs import Spec, parse_specs
+from ponder.specs import Spec, parse_spec, parse_specs
 from ponder.strategies import REGISTRY, build
 
 POOL_STRATEGIES = ("sc", "bon", "coverage")  # derived from one pool of samples per problem
 ONCE_STRATEGIES = ("direct", "cot")  # one greedy answer: budget 1, run once
+
+
+def compare_points(pair: str) -> list[tuple[str, str, int]]:
+    """'sc@8/qwen2.5-coder-0.5b vs cot/qwen2.5-coder-1.5b' → two (model, strategy, budget) points."""
+    sides = pair.split(" vs ")
+    if len(sides) != 2:
+        raise PonderError(f"--compare '{pair}': write 'SPEC@K/MODEL vs SPEC@K/MODEL'")
+    points = []
+    for side in sides:
+        spec_text, slash, model = side.strip().partition("/")
+        if not slash or not model:
+            raise PonderError(f"--compare '{side.strip()}': write SPEC@K/MODEL, e.g. sc@8/qwen2.5-coder-0.5b")
+        spec = parse_spec(spec_text)
+        points.append((model, str(Spec(spec.name, None, spec.params, spec.inner)), spec.n or 1))
+    return points
 
 
 def budgets(n: int) -> list[int]:
@@ -46,6 +61,7 @@ class StudyConfig:
     threads: int = 2
     ctx: int = 2048
     only: dict[str, list[str]] = field(default_factory=dict)
+    compare: list[str] = field(default_factory=list)  # "sc@8/MODEL vs cot/MODEL2": paired intervals
 
     @classmethod
     def from_toml(cls, path: Path, **overrides: Any) -> StudyConfig:
@@ -107,6 +123,8 @@ class StudyConfig:
             raise bad("temperature", "a number")
         if self.base_url is not None and not isinstance(self.base_url, str):
             raise bad("base_url", "a string")
+        if not isinstance(self.compare, list) or not all(isinstance(c, str) for c in self.compare):
+            raise bad("compare", "a list of 'SPEC@K/MODEL vs SPEC@K/MODEL'")
         if not isinstance(self.only, dict) or not all(
             isinstance(k, str) and isinstance(v, list) and all(isinstance(s, str) for s in v)
             for k, v in self.only.items()
@@ -154,10 +172,25 @@ class StudyConfig:
                 build(Spec(spec.name, 1, spec.params, spec.inner))  # keys checked; budget from the ladder
             if spec.n is not None and not 1 <= spec.n <= MAX_N:
                 raise PonderError(f"'{spec}': N must be between 1 and {MAX_N}")
+        for pair in self.compare:
+            for point in compare_points(pair):
+                self.find(point)
         for model in [None, *self.only]:
             mine = self.specs(model)
             if len({str(s) for s in mine}) != len(mine):
                 raise PonderError("a strategy is named twice in --strategies")
+
+    def find(self, point: tuple[str, str, int]) -> None:
+        """Check that a named point (model, strategy without budget, budget) is in this study."""
+        model, strategy, budget = point
+        if model not in self.models:
+            raise PonderError(f"--compare names '{model}', which is not studied")
+        for spec in self.specs(model):
+            if str(Spec(spec.name, None, spec.params, spec.inner)) == strategy and budget in self.ladder(
+                spec
+            ):
+                return
+        raise PonderError(f"--compare names {strategy}@{budget} for {model}, which the study does not run")
 
     def identity(self) -> dict[str, Any]:
         """What must match for `--resume` to continue this study (everything but where it is)."""
