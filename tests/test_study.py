@@ -248,3 +248,26 @@ def test_named_pairs_are_compared(tmp_path: Path) -> None:
     ]:
         with pytest.raises(PonderError, match=fragment):
             run(tmp_path, out=f"bad-{len(fragment)}", compare=[bad])
+
+
+def test_a_private_study_keeps_its_questions_out_of_the_report(tmp_path: Path) -> None:
+    out = tmp_path / "private"
+    study(
+        "small",
+        "lists@2",
+        backend_factory=factory,
+        strategies="cot,sc",
+        max_n=2,
+        problems=3,
+        out=str(out),
+        split="private",
+    )
+    html = (out / "report.html").read_text()
+    summary = json.loads((out / "summary.json").read_text())
+    store_questions = [
+        json.loads(p)["question"]
+        for (p,) in sqlite3.connect(out / "study.sqlite").execute("SELECT item FROM problems")
+    ]
+    assert summary["provenance"]["split"] == "private" and len(store_questions) == 3
+    assert not any(q[:40] in html for q in store_questions)
+    assert html.count('class="problem"') == 3

@@ -234,8 +234,24 @@ def truncation(summary: dict[str, Any]) -> str:
     )
 
 
-def problems(store: StudyStore) -> str:
+def problems(store: StudyStore, private: bool = False) -> str:
+    """The problem browser. A private split's questions and samples stay out of the page: they were
+    never published, and a report is made to be shared."""
     items = {i.id: i for i in store.problems()}
+    if private:
+        right: dict[str, int] = dict.fromkeys(items, 0)
+        total: dict[str, int] = dict.fromkeys(items, 0)
+        for s in store.all_samples():
+            total[s["problem_id"]] += 1
+            right[s["problem_id"]] += int(s["correct"])
+        rows = [
+            f'<li class="problem" data-id="{escape(pid)}">{escape(pid)}: {right[pid]}/{total[pid]} correct</li>'
+            for pid in items
+        ]
+        return (
+            '<p class="sub">These problems come from the private split: their questions and the samples stay '
+            "in study.sqlite and are not shown here.</p><ul>" + "".join(rows) + "</ul>"
+        )
     by_problem: dict[str, list[dict[str, Any]]] = {pid: [] for pid in items}
     for s in store.all_samples():
         by_problem.setdefault(s["problem_id"], []).append(s)
@@ -258,10 +274,10 @@ def problems(store: StudyStore) -> str:
                 f" · {s['completion_tokens']} tokens{' · cut' if s['finish_reason'] == 'length' else ''}"
                 f"{thoughts}<details><summary>text</summary><pre>{escape(s['text'])}</pre></details></div>"
             )
-        right = sum(1 for s in by_problem[pid] if s["correct"])
+        n_right = sum(1 for s in by_problem[pid] if s["correct"])
         parts.append(
             f'<details class="problem" data-id="{escape(pid)}"><summary><b>{escape(pid)}</b> · gold <code>{escape(item.answer[:80])}</code>'
-            f" · {right}/{len(by_problem[pid])} correct</summary><p>{escape(item.question)}</p>{''.join(samples)}</details>"
+            f" · {n_right}/{len(by_problem[pid])} correct</summary><p>{escape(item.question)}</p>{''.join(samples)}</details>"
         )
     buttons = "".join(
         f'<button data-filter="{f}"{" class=on" if f == "all" else ""}>{f}</button>'
@@ -289,7 +305,7 @@ def render(folder: Path) -> Path:
         ) from None
     store = StudyStore(store_path)
     try:
-        problem_list = problems(store)
+        problem_list = problems(store, private=summary["provenance"].get("split") == "private")
     finally:
         store.close()
     prov = summary["provenance"]

@@ -1,10 +1,10 @@
 """`code`: write a function from its specification; hidden tests decide, run in the sandbox.
 
 Level L: a function `solve(xs)` over a list of integers that composes L steps (filters, maps, sorts,
-slices), with conditions from level 2 (guards on the input's length and values) and a final
-reduction to a number from level 3 on odd levels. The hidden tests are inputs (edge cases included:
-empty, one element, negatives, repeats) with the outputs of the reference solution. The gold answer
-is that reference solution.
+slices), with L//2 conditions (at most three: guards on the input's length, its members and its
+sum) and a final reduction to a number from level 3 on odd levels. The hidden tests are inputs
+(edge cases included: empty, one element, negatives, repeats) with the outputs of the reference
+solution. The gold answer is that reference solution.
 """
 
 from __future__ import annotations
@@ -92,11 +92,21 @@ class Code:
         spec: list[str] = []
         guards = 0
         reduce = level >= 3 and level % 2 == 1
-        if level >= 2:
-            n = rng.randint(1, 3)
-            early = "0" if reduce else "[]"
-            lines.append(f"    if len(xs) < {n}:\n        return {early}")
-            spec.append(f"if the input has fewer than {n} elements, return {early} at once")
+        early = "0" if reduce else "[]"
+        said = "0" if reduce else "an empty list"
+        # Conditions grow with the level: none at 1, then one more every two levels.
+        n, m, s = rng.randint(1, 3), rng.randint(-9, 9), rng.randint(20, 60)
+        conditions = [
+            (f"if len(xs) < {n}:", f"if the input has fewer than {n} elements, return {said} at once"),
+            (f"if {m} in xs:", f"otherwise, if the input contains {m}, return {said} at once"),
+            (
+                f"if sum(xs) > {s}:",
+                f"otherwise, if the sum of the input is greater than {s}, return {said} at once",
+            ),
+        ]
+        for test, text in conditions[: min(len(conditions), level // 2)]:
+            lines.append(f"    {test}\n        return {early}")
+            spec.append(text)
             guards += 1
         lines += [f"    {code}" for _, code, _ in steps]
         spec += [text for text, _, _ in steps]
