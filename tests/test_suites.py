@@ -105,7 +105,10 @@ def test_frontier_needs_a_calibration() -> None:
 
     store = open_store()
     store.save_calibration("arithmetic", "smollm2-135m", 3, 2, 5, {})
+    store.save_calibration("lists", "smollm2-135m", None, None, 1, {})
     store.close()
+    with pytest.raises(PonderError, match="below 50% even at level 1"):
+        load("lists@frontier", problems=2, model="smollm2-135m")
     assert {i.level for i in load("arithmetic@frontier", problems=3, model="smollm2-135m")} == {3}
 
 

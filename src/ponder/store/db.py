@@ -122,14 +122,14 @@ class Store:
                 ),
             )
 
-    def frontiers(self, model: str) -> dict[str, int]:
-        """family → calibrated level for `model` (families below 50% at level 1 are absent)."""
+    def frontiers(self, model: str) -> dict[str, int | None]:
+        """family → calibrated level for `model`; None where it is below 50% even at level 1."""
         rows = self.db.execute(
             "SELECT family, level FROM calibrations c WHERE model = ? AND id = "
             "(SELECT max(id) FROM calibrations WHERE family = c.family AND model = c.model)",
             (model,),
         )
-        return {r["family"]: r["level"] for r in rows if r["level"] is not None}
+        return {r["family"]: r["level"] for r in rows}
 
 
 def open_store(path: Path | None = None) -> Store:

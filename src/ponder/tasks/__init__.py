@@ -16,7 +16,7 @@ def load(
 ) -> list[Item]:
     """The first `problems` items of a suite. `model` resolves FAMILY@frontier from its calibration."""
     parts = parse_suite(suite)
-    frontier: dict[str, int] = {}
+    frontier: dict[str, int | None] = {}
     if any(p.level == "frontier" for p in parts):
         from ponder.errors import PonderError
         from ponder.store import open_store

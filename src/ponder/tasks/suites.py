@@ -87,7 +87,7 @@ def parse_suite(text: str) -> list[Part]:
     return [_part(p.strip()) for p in text.split("+")]
 
 
-def _load_part(part: Part, count: int, split: str, seed: int, frontier: dict[str, int]) -> list[Item]:
+def _load_part(part: Part, count: int, split: str, seed: int, frontier: dict[str, int | None]) -> list[Item]:
     if part.kind == "family":
         level = part.level
         if level == FRONTIER:
@@ -97,6 +97,11 @@ def _load_part(part: Part, count: int, split: str, seed: int, frontier: dict[str
                     f"run `ponder tasks calibrate {part.name} --model MODEL` first"
                 )
             level = frontier[part.name]
+            if level is None:
+                raise PonderError(
+                    f"{part.name}@frontier: the model is below 50% even at level 1, so it has no "
+                    f"frontier there: study {part.name}@1, or a stronger model"
+                )
         assert isinstance(level, int)
         return generate.items(part.name, level, count, split=split, seed=seed)
     if split != "public":
@@ -114,7 +119,7 @@ def load_parts(
     *,
     split: str = "public",
     seed: int = 0,
-    frontier: dict[str, int] | None = None,
+    frontier: dict[str, int | None] | None = None,
 ) -> list[Item]:
     """K problems, round-robin over the parts."""
     if problems < 1:
