@@ -96,23 +96,22 @@ def report(folder: Annotated[Path, typer.Argument(help="A study's folder (--out 
 
 
 def show(summary: dict[str, Any]) -> None:
-    table = Table(title="accuracy against compute")
-    for col in (
-        "model",
-        "strategy",
-        "k",
-        "accuracy",
-        "95% CI",
-        "coverage",
-        "tokens",
-        "FLOPs",
-        "seconds",
-        "truncated",
-    ):
-        table.add_column(col, justify="right" if col not in ("model", "strategy") else "left")
-    for r in summary["rows"]:
+    """One table per model, narrow enough for an 80-column terminal."""
+    for model in dict.fromkeys(r["model"] for r in summary["rows"]):
+        _model_table(model, [r for r in summary["rows"] if r["model"] == model])
+    headline = summary.get("headline")
+    if headline:
+        console.print(f"[bold]headline:[/bold] {esc(headline['sentence'])}")
+    for pair in summary.get("comparisons", []):
+        console.print(f"[bold]compared:[/bold] {esc(pair['sentence'])}")
+
+
+def _model_table(model: str, rows: list[dict[str, Any]]) -> None:
+    table = Table(title=f"accuracy against compute: {esc(model)}")
+    for col in ("strategy", "k", "accuracy", "95% CI", "coverage", "tokens", "FLOPs", "s", "cut"):
+        table.add_column(col, justify="left" if col == "strategy" else "right", no_wrap=True)
+    for r in rows:
         table.add_row(
-            esc(r["model"]),
             esc(r["strategy"]),
             str(r["budget"]),
             f"{100 * r['accuracy']:.1f}%",
@@ -124,8 +123,3 @@ def show(summary: dict[str, Any]) -> None:
             f"{100 * r['truncated_rate']:.0f}%",
         )
     console.print(table)
-    headline = summary.get("headline")
-    if headline:
-        console.print(f"[bold]headline:[/bold] {esc(headline['sentence'])}")
-    for pair in summary.get("comparisons", []):
-        console.print(f"[bold]compared:[/bold] {esc(pair['sentence'])}")

@@ -116,7 +116,8 @@ def charts(summary: dict[str, Any]) -> str:
             series.append(
                 Series("compute-optimal frontier", front, dashed=True, colour="#0f172a", kind="frontier")
             )
-        figures.append(plot(plot_id, f"Accuracy against {label}", label, series))
+        unit = "$" if plot_id == "dollars" else ""
+        figures.append(plot(plot_id, f"Accuracy against {label}", label, series, unit=unit))
     coverage: list[Series] = []
     colours = _colours(rows)
     for model, law in summary.get("coverage_law", {}).items():
@@ -154,7 +155,10 @@ def charts(summary: dict[str, Any]) -> str:
                 if r["strategy"] == strategy
             ]
             coverage.append(Series(f"{model} · {strategy}", pts, colour=colours[(model, strategy)]))
-    figures.append(plot("coverage", "Coverage beside selection, by samples k", "samples k", coverage))
+    ks = sorted({float(r["budget"]) for r in rows})
+    figures.append(
+        plot("coverage", "Coverage beside selection, by samples k", "samples k", coverage, xticks=ks)
+    )
     return '<div class="charts">' + "".join(figures) + "</div>"
 
 
@@ -208,7 +212,7 @@ def difficulty(summary: dict[str, Any]) -> str:
         names = list(bins[0]["accuracy"])
         body, classes = [], []
         for b in bins:
-            best = f"{b['best_strategy']}@{b['best_budget']}"
+            best = f"{b['best_strategy']}@{b['best_budget']}" if b["best_accuracy"] > 0 else "none"
             cells = [
                 f"bin {b['bin'] + 1}",
                 f"{b['problems']}",

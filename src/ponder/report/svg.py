@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 from html import escape
 
-PALETTE = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#be185d", "#4d7c0f", "#64748b")
+PALETTE = ("#2563eb", "#16a34a", "#dc2626", "#9333ea", "#ea580c", "#0891b2", "#be185d", "#4d7c0f", "#64748b")
 W, H = 560, 340
 LEFT, RIGHT, TOP, BOTTOM = 56, 16, 16, 44
 
@@ -51,7 +51,14 @@ def _fmt(x: float) -> str:
     return f"{x:.3g}"
 
 
-def plot(plot_id: str, title: str, xlabel: str, series: list[Series]) -> str:
+def plot(
+    plot_id: str,
+    title: str,
+    xlabel: str,
+    series: list[Series],
+    xticks: list[float] | None = None,
+    unit: str = "",
+) -> str:
     xs = [p.x for s in series for p in s.points if p.x > 0]
     if not xs:
         return f'<figure class="plot-empty" data-plot="{plot_id}"><figcaption>{escape(title)}: no data</figcaption></figure>'
@@ -64,21 +71,26 @@ def plot(plot_id: str, title: str, xlabel: str, series: list[Series]) -> str:
     def px(x: float) -> float:
         return LEFT + (math.log10(max(x, lo)) - math.log10(lo)) / span * (W - LEFT - RIGHT)
 
+    # The y axis runs from 0 to the next quarter above the highest point or band: small accuracies
+    # are not squeezed into the bottom of a 0-100% axis.
+    top_y = max([p.high if p.high is not None else p.y for s in series for p in s.points] + [0.25])
+    ymax = min(1.0, math.ceil(top_y * 4 - 1e-9) / 4)
+
     def py(y: float) -> float:
-        return TOP + (1 - y) * (H - TOP - BOTTOM)
+        return TOP + (1 - y / ymax) * (H - TOP - BOTTOM)
 
     parts = [
         f'<svg class="plot" data-plot="{plot_id}" viewBox="0 0 {W} {H}" role="img" aria-label="{escape(title)}">'
     ]
-    for y in (0, 0.25, 0.5, 0.75, 1):
+    for y in [q / 20 for q in range(0, 21, 5 if ymax > 0.5 else 2) if q / 20 <= ymax + 1e-9]:
         parts.append(f'<line class="grid" x1="{LEFT}" x2="{W - RIGHT}" y1="{py(y):.1f}" y2="{py(y):.1f}"/>')
         parts.append(
             f'<text class="tick" x="{LEFT - 6}" y="{py(y) + 4:.1f}" text-anchor="end">{int(y * 100)}%</text>'
         )
-    for t in _ticks(lo, hi):
+    for t in xticks or _ticks(lo, hi):
         parts.append(f'<line class="grid" x1="{px(t):.1f}" x2="{px(t):.1f}" y1="{TOP}" y2="{H - BOTTOM}"/>')
         parts.append(
-            f'<text class="tick" x="{px(t):.1f}" y="{H - BOTTOM + 16}" text-anchor="middle">{_fmt(t)}</text>'
+            f'<text class="tick" x="{px(t):.1f}" y="{H - BOTTOM + 16}" text-anchor="middle">{unit}{_fmt(t)}</text>'
         )
     parts.append(
         f'<text class="axis" x="{(LEFT + W - RIGHT) / 2}" y="{H - 8}" text-anchor="middle">{escape(xlabel)}</text>'
