@@ -4,12 +4,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# The main job: a study of the default model at its frontier on the GSM8K-style arithmetic family.
+# The main job: a study of the default (coder) model at its frontier on the code family: function
+# specifications with hidden tests, judged in the sandbox.
 MODEL ?= qwen2.5-coder-0.5b
-FAMILY ?= arithmetic
+FAMILY ?= code
 OUT ?= out/study
 PROBLEMS ?= 20
-TOKENS ?= 192
+TOKENS ?= 256
 
 # Debian packages the project needs, as command:package: bubblewrap for the sandbox (docs/sandbox.md),
 # chromium for the report's browser test (docs/report.md).
