@@ -10,7 +10,7 @@ MODEL ?= qwen2.5-coder-0.5b
 FAMILY ?= code
 OUT ?= out/study
 PROBLEMS ?= 20
-TOKENS ?= 256
+TOKENS ?= 224
 
 # Debian packages the project needs, as command:package: bubblewrap for the sandbox (docs/sandbox.md),
 # chromium for the report's browser test (docs/report.md).
@@ -42,7 +42,7 @@ run: $(STAMP) sysdeps
 	  $(BIN)/ponder study --model $(MODEL) --suite $(FAMILY)@frontier --strategies cot,sc,bon,coverage \
 	    --max-n 8 --problems $(PROBLEMS) --max-tokens $(TOKENS) --out $(OUT) --resume; \
 	else \
-	  $(BIN)/ponder tasks calibrate $(FAMILY) --model $(MODEL) --problems 6 --max-tokens $(TOKENS) && \
+	  $(BIN)/ponder tasks calibrate $(FAMILY) --model $(MODEL) --problems 5 --max-tokens $(TOKENS) && \
 	  $(BIN)/ponder study --model $(MODEL) --suite $(FAMILY)@frontier --strategies cot,sc,bon,coverage \
 	    --max-n 8 --problems $(PROBLEMS) --max-tokens $(TOKENS) --out $(OUT); \
 	fi

@@ -142,10 +142,13 @@ def calibrate(
     if result.level is None:
         console.print(f"[yellow]{result.note}[/yellow]: no frontier stored")
     else:
-        high = result.interval_high if result.interval_high is not None else "?"
+        top = max(result.measured)
+        high = str(result.interval_high) if result.interval_high is not None else f"beyond {top}"
         console.print(
             f"[bold]frontier of {model} on {family}: level {result.level}[/bold] "
-            f"(interval {result.interval_low}–{high}); {family}@frontier now means level {result.level}"
+            f"(levels {result.interval_low} to {high} cannot be told apart from the crossing "
+            f"with {problems} problems a level); "
+            f"{family}@frontier now means level {result.level}"
         )
 
 

@@ -35,6 +35,7 @@ svg.plot { width: 100%; height: auto; }
 svg .grid { stroke: #e2e8f0; } svg .tick, svg .axis { font-size: 11px; fill: #475569; }
 svg .line { fill: none; stroke: var(--c); stroke-width: 2; }
 svg .band { fill: var(--c); opacity: 0.12; stroke: none; }
+svg .whisker { stroke: var(--c); stroke-width: 2; opacity: 0.5; }
 svg .point { fill: var(--c); stroke: #fff; stroke-width: 1.5; }
 svg .frontier .line { stroke: #0f172a; stroke-width: 1.5; opacity: 0.6; }
 svg .fit .line { stroke-width: 1.5; opacity: 0.8; }
@@ -315,12 +316,13 @@ def render(folder: Path) -> Path:
     prov = summary["provenance"]
     headline = summary.get("headline")
     models = ", ".join(prov["models"])
+    levels = f" (level {', '.join(map(str, prov['levels']))})" if prov.get("levels") else ""
     html = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>ponder study · {escape(prov["suite"])}</title><style>{CSS}</style></head>
 <body>
 <h1>ponder study</h1>
-<p class="sub">{escape(models)} on <code>{escape(prov["suite"])}</code> · {prov["problems"]} problems ·
+<p class="sub">{escape(models)} on <code>{escape(prov["suite"])}</code>{levels} · {prov["problems"]} problems ·
 temperature {prov["sampling"]["temperature"]} · up to {prov["sampling"]["max_tokens"]} tokens per sample</p>
 <p class="headline">{escape(headline["sentence"]) if headline else "No comparison: the study has one point."}</p>
 {"".join(f'<p class="headline compare">{escape(c["sentence"])}</p>' for c in summary.get("comparisons", []))}

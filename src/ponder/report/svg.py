@@ -105,6 +105,11 @@ def plot(
             upper = " ".join(f"{px(p.x):.1f},{py(p.high or 0):.1f}" for p in banded)
             lower = " ".join(f"{px(p.x):.1f},{py(p.low or 0):.1f}" for p in reversed(banded))
             parts.append(f'<polygon class="band" points="{upper} {lower}"/>')
+        if len(pts) == 1 and pts[0].low is not None and pts[0].high is not None:
+            p = pts[0]  # a single point has no band: its interval is a whisker
+            parts.append(
+                f'<line class="whisker" x1="{px(p.x):.1f}" x2="{px(p.x):.1f}" y1="{py(p.low or 0):.1f}" y2="{py(p.high or 0):.1f}"/>'
+            )
         if len(pts) >= 2:
             line = " ".join(f"{px(p.x):.1f},{py(p.y):.1f}" for p in pts)
             dash = ' stroke-dasharray="5 4"' if s.dashed else ""

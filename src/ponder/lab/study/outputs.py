@@ -60,6 +60,7 @@ def provenance(config: StudyConfig, store: StudyStore) -> dict[str, Any]:
         "suite": config.suite,
         "split": config.split,
         "problems": len(items),
+        "levels": sorted({i.level for i in items if i.level is not None}),
         "problem_ids": [i.id for i in items],
         "strategies": {m: [str(s) for s in config.specs(m)] for m in config.models},
         "budgets": {str(s): config.ladder(s) for m in config.models for s in config.specs(m)},
