@@ -18,10 +18,10 @@ from ponder.tasks.base import Content
 Step = tuple[str, str, Callable[[list[int]], list[int]]]  # description, code line, function
 
 
-def _step(rng: random.Random) -> Step:
+def _step(rng: random.Random, top: int) -> Step:
     k = rng.randint(1, 8)
     c = rng.randint(2, 12)
-    t = rng.randint(-20, 40)
+    t = rng.randint(-top // 2, top // 2)  # a threshold inside the inputs' range, so it filters something
     steps: list[Step] = [
         (
             f"keep only the elements greater than {t}",
@@ -87,7 +87,17 @@ class Code:
     answer_format = "code"
 
     def generate(self, rng: random.Random, level: int) -> Content:
-        steps = [_step(rng) for _ in range(level)]
+        # A specification whose hidden tests cannot tell it from `return xs` is drawn again: a
+        # near-miss must fail.
+        while True:
+            content = self._draw(rng, level)
+            if content.data["trivial"] is False:
+                del content.data["trivial"]
+                return content
+
+    def _draw(self, rng: random.Random, level: int) -> Content:
+        top = 10 + 5 * level
+        steps = [_step(rng, top) for _ in range(level)]
         lines = ["def solve(xs):"]
         spec: list[str] = []
         guards = 0
@@ -121,7 +131,7 @@ class Code:
         namespace: dict[str, Any] = {}
         exec(reference, namespace)  # our own reference code, to compute the hidden expectations
         solve = namespace["solve"]
-        cases = _inputs(rng, 6 + 2 * level, 10 + 5 * level)
+        cases = _inputs(rng, 6 + 2 * level, top)
         tests = "".join(f"assert solve({case!r}) == {solve(list(case))!r}, {case!r}\n" for case in cases)
         numbered = "\n".join(f"{i + 1}. {s[0].upper()}{s[1:]}." for i, s in enumerate(spec))
         returns = "int" if reduce else "list[int]"
@@ -130,7 +140,10 @@ class Code:
             f"in order, without changing its input list:\n{numbered}"
         )
         structure = {"steps": level, "guards": guards, "tests": len(cases)}
-        return Content(question, reference, structure, {"tests": tests, "entry_point": "solve"})
+        trivial = not reduce and all(solve(list(c)) == c for c in cases)
+        return Content(
+            question, reference, structure, {"tests": tests, "entry_point": "solve", "trivial": trivial}
+        )
 
     def check(self, gold: str, pred: str | None, data: dict[str, Any]) -> bool:
         if not pred:
