@@ -29,7 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from ponder.lab.estimators import best_of_k_curve, bootstrap_ci, majority_curve, pass_at_k_curve
+from ponder.lab.estimators import best_of_k_curve, majority_curve, pass_at_k_curve
+from ponder.lab.stats import bootstrap_ci
 
 BUDGETS = [2**i for i in range(9)]  # 1 .. 256
 

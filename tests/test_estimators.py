@@ -14,15 +14,12 @@ from hypothesis import strategies as st
 from ponder.lab.estimators import (
     best_of_k,
     best_of_k_curve,
-    bootstrap_ci,
-    fit_coverage_law,
     majority_at_k,
     majority_curve,
-    paired_bootstrap_diff,
-    pareto_frontier,
     pass_at_k,
     pass_at_k_curve,
 )
+from ponder.lab.stats import bootstrap_ci, fit_coverage_law, paired_bootstrap_diff, pareto_frontier
 
 # Few distinct scores, so ties are common; -inf is an unscorable sample.
 SCORES = st.sampled_from([-math.inf, -1.0, 0.0, 0.5, 2.0])

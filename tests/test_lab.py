@@ -11,9 +11,8 @@ import pytest
 
 from ponder.lab import perturb as perturbation
 from ponder.lab.calibrate import calibrate
-from ponder.lab.estimators import paired_bootstrap_diff
 from ponder.lab.perturb import Refusal, Twin, parse_steps, perturb, replay
-from ponder.lab.stats import wilson
+from ponder.lab.stats import paired_bootstrap_diff, wilson
 from ponder.tasks.static import gsm8k_gold
 
 GSM8K = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "gsm8k" / "test.jsonl"

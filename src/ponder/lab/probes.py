@@ -15,10 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from ponder.lab.estimators import paired_bootstrap_diff
 from ponder.lab.evaluate import Evaluator
 from ponder.lab.perturb import Refusal, perturb
-from ponder.lab.stats import wilson
+from ponder.lab.stats import paired_bootstrap_diff, wilson
 from ponder.tasks.base import Item
 from ponder.tasks.generate import items as family_items
 

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ponder.lab import estimators as est
+from ponder.lab import stats
 from ponder.lab.study.config import POOL_STRATEGIES, StudyConfig, compare_points
 from ponder.lab.study.store import StudyStore
 from ponder.models import prices
@@ -196,7 +197,7 @@ def run_series(
 
 
 def row(series: Series, seed: int) -> dict[str, Any]:
-    mean, low, high = est.bootstrap_ci(series.values, seed=seed)
+    mean, low, high = stats.bootstrap_ci(series.values, seed=seed)
     out: dict[str, Any] = {
         "model": series.model,
         "strategy": series.strategy,
@@ -246,14 +247,14 @@ def analyse(config: StudyConfig, store: StudyStore) -> dict[str, Any]:
             series += made
     rows = [row(s, config.seed) for s in series]
     selection = [s for s in series if s.selection]
-    frontier = est.pareto_frontier([(float(s.flops.mean()), float(s.values.mean())) for s in selection])
+    frontier = stats.pareto_frontier([(float(s.flops.mean()), float(s.values.mean())) for s in selection])
     laws: dict[str, Any] = {}
     for model, pool in pools.items():
         ks = [
             k for k in range(1, pool.correct.shape[1] + 1) if k & (k - 1) == 0 or k == pool.correct.shape[1]
         ]
         cov = est.pass_at_k_curve(pool.correct, ks).mean(axis=0)
-        law = est.fit_coverage_law(ks, list(map(float, cov)))
+        law = stats.fit_coverage_law(ks, list(map(float, cov)))
         laws[model] = None if law is None else {"a": law.a, "b": law.b, "r2": law.r2}
     return {
         "rows": rows,
@@ -327,7 +328,7 @@ def _headline(config: StudyConfig, selection: list[Series]) -> dict[str, Any] | 
     if not affordable:
         return None
     best = max(affordable, key=lambda s: (float(s.values.mean()), -float(s.flops.mean())))
-    diff, low, high = est.paired_bootstrap_diff(best.values, baseline.values, seed=config.seed)
+    diff, low, high = stats.paired_bootstrap_diff(best.values, baseline.values, seed=config.seed)
     ratio = float(best.flops.mean()) / max(float(baseline.flops.mean()), 1e-9)
     sentence = (
         f"{best.model} with {best.strategy}@{best.budget} scores {100 * best.values.mean():.0f}% against "
@@ -353,7 +354,7 @@ def _compare(config: StudyConfig, series: list[Series], pair: str) -> dict[str, 
     for model, strategy, budget in compare_points(pair):
         found.append(next(s for s in series if (s.model, s.strategy, s.budget) == (model, strategy, budget)))
     a, b = found
-    diff, low, high = est.paired_bootstrap_diff(a.values, b.values, seed=config.seed)
+    diff, low, high = stats.paired_bootstrap_diff(a.values, b.values, seed=config.seed)
     return {
         "pair": pair,
         "a": _point(a),
