@@ -10,7 +10,7 @@ MODEL ?= qwen2.5-coder-0.5b
 FAMILY ?= code
 OUT ?= out/study
 PROBLEMS ?= 20
-TOKENS ?= 224
+TOKENS ?= 192
 
 # Debian packages the project needs, as command:package: bubblewrap for the sandbox (docs/sandbox.md),
 # chromium for the report's browser test (docs/report.md).

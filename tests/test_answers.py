@@ -42,6 +42,11 @@ from ponder.answers import extract_answer, match_exact, match_math, match_numeri
         ("Answer: **(75-7)+(2+2)**", "expression", "(75-7)+(2+2)"),
         ("Answer: 6 = 5+1", "number", "6"),
         (
+            "Here:\n```python\ndef f(x):\n    return x",
+            "code",
+            "def f(x):\n    return x\n",
+        ),  # stopped at the fence
+        (
             "```python\ndef f(x):\n    return x\n```\nUse it:\n```python\nprint(f(2))\n```",
             "code",
             "def f(x):\n    return x\n",

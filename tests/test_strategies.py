@@ -105,3 +105,15 @@ async def test_only_the_logprob_scorer_pays_for_logprobs() -> None:
     await build("bon@2:scorer=vote")(Q, ctx(backend))
     await build("bon@2")(Q, ctx(backend))
     assert [r.params.logprobs for r in backend.requests] == [False, False, True]
+
+
+async def test_a_problems_stop_reaches_the_backend() -> None:
+    from ponder.tasks import load
+
+    item = load("code@1", problems=1)[0]
+    backend = ScriptedBackend(["```python\ndef solve(xs):\n    return xs"])
+    await build("sc@2")(item.problem(), ctx(backend))
+    await build("cot")(item.problem(), ctx(backend))
+    assert all(r.params.stop == ("\n```\n",) for r in backend.requests)
+    await build("cot")(Q, ctx(backend))
+    assert backend.requests[-1].params.stop == ()

@@ -34,6 +34,7 @@ class Problem:
     gold: Any = None
     answer_format: str = "auto"
     instruction: str = "Give the final answer on its own last line, in the form 'Answer: <answer>'."
+    stop: tuple[str, ...] = ()  # where an answer is complete (a closed code block), to spend no more
 
 
 @dataclass(frozen=True)

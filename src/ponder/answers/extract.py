@@ -108,7 +108,8 @@ def _expression(text: str) -> str | None:
     return expr if re.fullmatch(r"[\d+\-*/()]+", expr) else None
 
 
-_FENCE = re.compile(r"```[ \t]*(?:python|py|python3)?[ \t]*\n(.*?)```", re.DOTALL | re.IGNORECASE)
+# A block closed by ``` or, when generation stopped at the closing fence, left open at the end.
+_FENCE = re.compile(r"```[ \t]*(?:python|py|python3)?[ \t]*\n(.*?)(?:```|\Z)", re.DOTALL | re.IGNORECASE)
 
 
 def _code(text: str) -> str | None:

@@ -41,6 +41,7 @@ class Context:
         role: str = "policy",
         seed_offset: int = 0,
         logprobs: bool = False,
+        stop: Sequence[str] = (),
     ) -> list[Sample]:
         """Ask the backend for n samples and record the call in the ledger.
 
@@ -48,7 +49,13 @@ class Context:
         scorer reads them, as they cost engine time.
         """
         seed = None if self.params.seed is None else self.params.seed + seed_offset
-        params = replace(self.params, temperature=temperature, seed=seed, logprobs=logprobs)
+        params = replace(
+            self.params,
+            temperature=temperature,
+            seed=seed,
+            logprobs=logprobs,
+            stop=(*self.params.stop, *stop),
+        )
         generation = await self.backend.generate(messages, params, n)
         self.ledger.record(
             generation,

@@ -33,7 +33,7 @@ async def draw(
     t = temperature if temperature is not None else ctx.temperature
     t = DEFAULT_SAMPLING_TEMPERATURE if t is None else t
     messages = prompts.messages(prompts.COT, problem)
-    samples = await ctx.generate(messages, n, temperature=t, logprobs=logprobs)
+    samples = await ctx.generate(messages, n, temperature=t, logprobs=logprobs, stop=problem.stop)
     return samples, [extract_answer(s.text, problem.answer_format) for s in samples]
 
 

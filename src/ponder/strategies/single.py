@@ -17,7 +17,7 @@ def _single(system: str, default_temperature: float = 0.0) -> Callable[..., Stra
             t = temperature if temperature is not None else ctx.temperature
             t = default_temperature if t is None else t
             messages = prompts.messages(system, problem)
-            (sample,) = await ctx.generate(messages, 1, temperature=t)
+            (sample,) = await ctx.generate(messages, 1, temperature=t, stop=problem.stop)
             answer = extract_answer(sample.text, problem.answer_format)
             candidate = to_candidate(sample, answer, sample.mean_logprob)
             votes = {answer: 1} if answer is not None else {}

@@ -15,6 +15,9 @@ from typing import Any, Protocol
 
 from ponder.types import Problem
 
+# A code answer is complete when its block closes: the model's explanation after it is paid for and
+# unread. The engine drops the stop string, so the block is left open; extraction accepts that.
+CODE_STOP = ("\n```\n",)
 NUMBER_INSTRUCTION = "Give the final answer on its own last line, in the form 'Answer: <number>'."
 
 
@@ -51,6 +54,7 @@ class Item:
             gold=self.answer,
             answer_format=self.answer_format,
             instruction=self.instruction,
+            stop=CODE_STOP if self.answer_format == "code" else (),
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -165,6 +165,7 @@ async def _do(
             config.pool_size(work.model),
             temperature=config.temperature,
             logprobs=_needs_logprobs(config, work.model),
+            stop=problem.stop,
         )
         stored = []
         for s in samples:
