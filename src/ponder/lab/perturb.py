@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-from ponder.lab.arith import evaluate_exact
+from ponder.answers.arith import evaluate_calculation as evaluate_exact
 
 # Words whose number may stand in a calculation without being the question's number: "half" is /2
 # even when the question also says "2 cartons". An input with such a word nearby is ambiguous.

@@ -8,46 +8,22 @@ numbers, larger ones as L grows; the target is made from a random subset, so a s
 
 from __future__ import annotations
 
-import ast
 import random
 from collections import Counter
 from fractions import Fraction
 from typing import Any
 
+from ponder.answers import arith
 from ponder.tasks.base import Content
-
-_OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
 
 
 def evaluate(expr: str) -> tuple[Fraction, list[int]] | None:
     """The exact value of an expression of integers and + - * /, and the numbers it uses; or None."""
-    try:
-        tree = ast.parse(expr, mode="eval")
-    except SyntaxError:
+    result = arith.evaluate(expr, plain=True)
+    if result is None:
         return None
-    used: list[int] = []
-
-    def walk(node: ast.AST) -> Fraction:
-        if isinstance(node, ast.Constant) and type(node.value) is int:
-            used.append(node.value)
-            return Fraction(node.value)
-        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
-            a, b = walk(node.left), walk(node.right)
-            if isinstance(node.op, ast.Add):
-                return a + b
-            if isinstance(node.op, ast.Sub):
-                return a - b
-            if isinstance(node.op, ast.Mult):
-                return a * b
-            if b == 0:
-                raise ZeroDivisionError
-            return a / b
-        raise ValueError("not an arithmetic expression")
-
-    try:
-        return walk(tree.body), used
-    except (ValueError, ZeroDivisionError, RecursionError):
-        return None
+    value, literals = result
+    return value, [int(x) for x in literals]
 
 
 def verify(numbers: list[int], target: int, expr: str | None) -> bool:
