@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -72,10 +71,6 @@ class Work:
 def open_study(config: StudyConfig, resume: bool) -> StudyStore:
     out = Path(config.out)
     path = out / STORE_NAME
-    if path.exists() and not resume:
-        raise PonderError(
-            f"{out} already holds a study: pass --resume to continue it, or choose another --out"
-        )
     if resume and not path.exists():
         raise PonderError(f"{out} holds no study to resume: run it without --resume first")
     try:
@@ -238,7 +233,6 @@ def run_study(
             ensure_isolation()  # code is judged in the sandbox: refuse now, not after sampling
     store = open_study(config, resume)
     console = Console(stderr=True, quiet=quiet)
-    started = time.perf_counter()
     try:
         if resume:
             items = store.problems()
@@ -275,8 +269,6 @@ def run_study(
                         progress.advance(task)
                 finally:
                     backend.close()
-        spent = store.meta("seconds") or 0.0
-        store.set_meta("seconds", spent + time.perf_counter() - started)
         summary = write_outputs(config, store)
         from ponder.report import render
 

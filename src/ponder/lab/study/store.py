@@ -65,10 +65,6 @@ class StudyStore:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return json.loads(row["value"]) if row else None
 
-    def set_meta(self, key: str, value: Any) -> None:
-        with self.db:
-            self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, json.dumps(value)))
-
     def initialise(self, items: list[Item], meta: dict[str, Any]) -> None:
         """Problems and settings in one transaction: a store is a study whole, or not at all."""
         with self.db:
