@@ -90,3 +90,47 @@ class SeededBackend:
 
     def close(self) -> None:
         pass
+
+
+@dataclass
+class CachingBackend:
+    """A stand-in engine with a prompt cache and a batching curve, whose every figure is a formula:
+    a prompt seen before is cached but for its last token; a request takes PROMPT_RATE seconds per
+    uncached prompt token plus, per decode step of its longest sample, STEP × (1 + (n − 1) / 4).
+    Samples are SeededBackend's, so `fresh_seconds` can say what any request costs run alone."""
+
+    model: str = "caching"
+    prompt_tokens: int = 40
+    capabilities: Capabilities = field(
+        default_factory=lambda: Capabilities(max_n=64, logprobs=True, prefix_sharing=True, local_cores=2)
+    )
+    seen: set[str] = field(default_factory=set)
+
+    PROMPT_RATE = 0.01
+    STEP = 0.02
+
+    def step(self, n: int) -> float:
+        return self.STEP * (1 + (n - 1) / 4)
+
+    def fresh_seconds(self, samples: Sequence[Sample]) -> float:
+        longest = max(s.completion_tokens for s in samples)
+        return self.prompt_tokens * self.PROMPT_RATE + longest * self.step(len(samples))
+
+    async def generate(self, messages: Sequence[Message], params: SamplingParams, n: int) -> Generation:
+        drawn = await SeededBackend(model=self.model).generate(messages, params, n)
+        prompt = "".join(m.content for m in messages)
+        cached = self.prompt_tokens - 1 if prompt in self.seen else 0
+        self.seen.add(prompt)
+        prompt_seconds = (self.prompt_tokens - cached) * self.PROMPT_RATE
+        longest = max(s.completion_tokens for s in drawn.samples)
+        return Generation(
+            samples=drawn.samples,
+            prompt_tokens=self.prompt_tokens,
+            cached_prompt_tokens=cached,
+            completion_tokens=drawn.completion_tokens,
+            wall_seconds=prompt_seconds + longest * self.step(n),
+            prompt_seconds=prompt_seconds,
+        )
+
+    def close(self) -> None:
+        pass

@@ -327,11 +327,29 @@ def test_coverage_law_with_noise() -> None:
     assert law.r2 > 0.95
 
 
-def test_coverage_law_needs_two_usable_points() -> None:
+def test_coverage_law_needs_three_usable_points() -> None:
     assert fit_coverage_law([1, 2, 4], [0.0, 1.0, 0.5]) is None  # 0 and 1 have no log(-log c)
     assert fit_coverage_law([], []) is None
-    assert fit_coverage_law([4, 4], [0.3, 0.4]) is None  # one k: no slope
-    assert fit_coverage_law([1, 2, 4], [0.2, 0.3, 1.0]) is not None
+    assert fit_coverage_law([4, 4, 4], [0.3, 0.4, 0.5]) is None  # one k: no slope
+    assert fit_coverage_law([1, 2, 4], [0.2, 0.3, 1.0]) is None  # two points always fit exactly
+    assert fit_coverage_law([1, 2, 4, 8], [0.2, 0.3, 0.4, 1.0]) is not None
+
+
+def test_coverage_law_reports_what_can_fail() -> None:
+    """r² is ≈ 1 even when a third of the problems are unsolvable; the residuals in coverage space and
+    the held-out prediction at k = n show it."""
+    ks = list(range(1, 65))
+    solvable = 0.7
+    cov = [solvable * (1 - (1 - 0.3) ** k) for k in ks]  # plateaus at 70%: the law says → 100%
+    law = fit_coverage_law(ks, cov)
+    assert law is not None
+    assert law.points == 64 and law.ks == tuple(float(k) for k in ks)
+    assert len(law.residuals) == 64
+    assert law.holdout_k == 64 and law.holdout_observed == pytest.approx(cov[-1])
+    assert law.holdout_error is not None and abs(law.holdout_error) > 0.02
+    assert law.max_abs_residual > 0.02
+    true_law = fit_coverage_law(ks, [math.exp(-1.1 * k**-0.4) for k in ks])
+    assert true_law is not None and true_law.holdout_error == pytest.approx(0.0, abs=1e-9)
 
 
 # the bootstrap

@@ -58,7 +58,9 @@ class Ledger:
                 self._note(f"dollars of {model} not counted: add it to PONDER_HOME/prices.toml")
             else:
                 usage.cost_usd = cost
-        self.records.append(CallRecord(role=role, model=model, n=n, usage=usage))
+        self.records.append(
+            CallRecord(role=role, model=model, n=n, usage=usage, prompt_seconds=g.prompt_seconds)
+        )
         return usage
 
     def total(self) -> Usage:

@@ -105,6 +105,9 @@ class Generation:
     completion_tokens: int  # the call's total; ≥ the samples' sum where a server hides reasoning
     wall_seconds: float
     requests: int = 1
+    # Seconds the engine says it spent on the uncached prompt (llama.cpp's `timings.prompt_ms`);
+    # 0 where the server does not say. The study charges cached prompt tokens at this rate.
+    prompt_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,7 @@ class CallRecord:
     model: str
     n: int
     usage: Usage
+    prompt_seconds: float = 0.0  # the engine's own figure for the uncached prompt; 0 when unknown
 
 
 @dataclass(frozen=True)

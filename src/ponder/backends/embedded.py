@@ -129,6 +129,7 @@ class EmbeddedBackend:
     def _generate_sync(self, messages: Sequence[Message], params: SamplingParams, n: int) -> Generation:
         samples: list[Sample] = []
         prompt = cached = requests = 0
+        prompt_seconds = 0.0
         started = time.perf_counter()
         for chunk, offset in enumerate(range(0, n, self.capabilities.max_n)):
             size = min(self.capabilities.max_n, n - offset)
@@ -142,6 +143,7 @@ class EmbeddedBackend:
             samples += parsed.samples
             prompt += parsed.prompt_tokens
             cached += parsed.cached_prompt_tokens
+            prompt_seconds += parsed.prompt_seconds
             requests += 1
         return Generation(
             samples=samples,
@@ -150,6 +152,7 @@ class EmbeddedBackend:
             completion_tokens=sum(s.completion_tokens for s in samples),
             wall_seconds=time.perf_counter() - started,
             requests=requests,
+            prompt_seconds=prompt_seconds,
         )
 
     async def generate(self, messages: Sequence[Message], params: SamplingParams, n: int) -> Generation:

@@ -151,6 +151,7 @@ class OpenAIBackend:
             completion_tokens=completion,
             wall_seconds=time.perf_counter() - started,
             requests=len(spent),
+            prompt_seconds=sum(p.prompt_seconds for p in spent),
         )
 
     def close(self) -> None:

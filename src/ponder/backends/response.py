@@ -23,6 +23,7 @@ class ParsedResponse:
     reported_completion_tokens: int  # what the server's usage says, whatever it means
     reported_reasoning_tokens: int  # usage.completion_tokens_details.reasoning_tokens, if given
     counted: bool  # every choice's tokens were counted from its logprobs
+    prompt_seconds: float = 0.0  # the engine's time on the uncached prompt (timings.prompt_ms), if given
 
 
 def _int(value: Any) -> int:
@@ -69,4 +70,13 @@ def parse_response(response: dict[str, Any], latency_s: float) -> ParsedResponse
         reported_completion_tokens=_int(usage.get("completion_tokens")),
         reported_reasoning_tokens=_int(completion_details.get("reasoning_tokens")),
         counted=bool(parsed) and all(c for _, c in parsed),
+        prompt_seconds=_prompt_seconds(response),
     )
+
+
+def _prompt_seconds(response: dict[str, Any]) -> float:
+    timings = response.get("timings")
+    if not isinstance(timings, dict):
+        return 0.0
+    ms = timings.get("prompt_ms")
+    return float(ms) / 1000.0 if isinstance(ms, int | float) and ms >= 0 else 0.0

@@ -31,6 +31,10 @@ def study(
     base_url: Annotated[str | None, typer.Option(help="Server for openai: models.")] = None,
     threads: Annotated[int | None, typer.Option(help="CPU threads of the embedded engine.")] = None,
     ctx: Annotated[int | None, typer.Option(help="Context size per sample.")] = None,
+    timing_problems: Annotated[
+        int | None,
+        typer.Option(help="Problems on which each budget is timed for real (default 3; 0: prorate)."),
+    ] = None,
     only: Annotated[
         list[str] | None,
         typer.Option(
@@ -60,6 +64,7 @@ def study(
         "base_url": base_url,
         "threads": threads,
         "ctx": ctx,
+        "timing_problems": timing_problems,
     }
     if model is not None:
         given["models"] = [m for m in model.split(",") if m]

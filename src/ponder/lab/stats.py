@@ -1,8 +1,9 @@
-"""Statistics over problems: Wilson and bootstrap intervals, the coverage law, the Pareto frontier.
+"""Statistics over problems: the coverage law, the Pareto frontier, and a seeded bootstrap.
 
 The estimators that turn one pool of samples into every budget live in `ponder.lab.estimators`; this
-module is what comes after: intervals over problems (bootstrap resamples are seeded, so a study's
-summary is a function of its store), the fitted coverage law, and the compute-optimal frontier.
+module is what comes after: the fitted coverage law and the compute-optimal frontier. Intervals live
+in `ponder.lab.intervals` (re-exported here); the percentile bootstrap stays for benchmarks and
+diagnostics, never for a reported interval (it undercovers at 20 problems).
 """
 
 from __future__ import annotations
@@ -14,55 +15,54 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from ponder.lab.intervals import Z95 as Z95
+from ponder.lab.intervals import Interval as Interval
+from ponder.lab.intervals import wilson as wilson
+
 FloatArray = npt.NDArray[np.float64]
 _CHUNK_ELEMENTS = 2_000_000  # bounds the (resamples, problems) index matrix of the bootstrap
 
-Z95 = 1.959963984540054
-
-
-@dataclass(frozen=True)
-class Interval:
-    estimate: float
-    low: float
-    high: float
-
-
-def wilson(successes: int, trials: int, z: float = Z95) -> Interval:
-    """The Wilson score interval for successes/trials (sound at 0, 1 and small n)."""
-    if trials <= 0:
-        return Interval(float("nan"), 0.0, 1.0)
-    p = successes / trials
-    denom = 1 + z * z / trials
-    centre = (p + z * z / (2 * trials)) / denom
-    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denom
-    return Interval(p, max(0.0, centre - half), min(1.0, centre + half))
+MIN_LAW_POINTS = 3  # two points always fit a two-parameter law exactly: no fit below three
 
 
 @dataclass(frozen=True)
 class CoverageLaw:
-    """coverage(k) ≈ exp(a·k^b) (Large Language Monkeys); r2 is that of the log(-log c) linear fit."""
+    """coverage(k) ≈ exp(a·k^b) (Large Language Monkeys), fitted by least squares on log(−log c).
+
+    r2 is that of the linearised fit, which is near 1 whether the law holds or not (a third of the
+    problems unsolvable still gives ≈ 0.996), so the fit also reports what can fail: the points it
+    used, its residuals in coverage space (observed − fitted), and a held-out check, the law fitted
+    on every k < n predicting coverage at k = n.
+    """
 
     a: float
     b: float
     r2: float
     points: int
+    ks: tuple[float, ...] = ()
+    residuals: tuple[float, ...] = ()  # coverage space, one per k used
+    holdout_k: float | None = None
+    holdout_predicted: float | None = None
+    holdout_observed: float | None = None
 
     def predict(self, k: float) -> float:
         return math.exp(self.a * k**self.b)
 
+    @property
+    def holdout_error(self) -> float | None:
+        """Predicted − observed coverage at the held-out k (None without a held-out check)."""
+        if self.holdout_predicted is None or self.holdout_observed is None:
+            return None
+        return self.holdout_predicted - self.holdout_observed
 
-def fit_coverage_law(ks: Sequence[float], coverage: Sequence[float]) -> CoverageLaw | None:
-    """Least squares of log(-log c) = log(-a) + b·log k over the points with k > 0 and 0 < c < 1.
+    @property
+    def max_abs_residual(self) -> float:
+        return max((abs(r) for r in self.residuals), default=0.0)
 
-    Coverage 0 or 1 has no finite log(-log c), so those points are left out; None when fewer than two
-    usable points (or all at one k) remain.
-    """
-    k = np.asarray(ks, dtype=np.float64)
-    c = np.asarray(coverage, dtype=np.float64)
-    if k.shape != c.shape or k.ndim != 1:
-        raise ValueError("ks and coverage must be 1-D and of equal length")
+
+def _fit(k: FloatArray, c: FloatArray) -> tuple[float, float, float] | None:
     use = (k > 0) & (c > 0) & (c < 1) & np.isfinite(k) & np.isfinite(c)
-    if use.sum() < 2:
+    if use.sum() < MIN_LAW_POINTS:
         return None
     x = np.log(k[use])
     y = np.log(-np.log(c[use]))
@@ -75,7 +75,36 @@ def fit_coverage_law(ks: Sequence[float], coverage: Sequence[float]) -> Coverage
     residual = y - (intercept + b * x)
     total = float(((y - y.mean()) ** 2).sum())
     r2 = 1.0 - float(residual @ residual) / total if total > 0 else 1.0
-    return CoverageLaw(a=-math.exp(intercept), b=b, r2=r2, points=int(use.sum()))
+    return -math.exp(intercept), b, r2
+
+
+def fit_coverage_law(ks: Sequence[float], coverage: Sequence[float]) -> CoverageLaw | None:
+    """Fit over the points with k > 0 and 0 < c < 1 (coverage 0 or 1 has no finite log(−log c));
+    None when fewer than three usable points (or all at one k) remain. The held-out check refits
+    without the largest k and needs three usable points below it."""
+    k = np.asarray(ks, dtype=np.float64)
+    c = np.asarray(coverage, dtype=np.float64)
+    if k.shape != c.shape or k.ndim != 1:
+        raise ValueError("ks and coverage must be 1-D and of equal length")
+    fitted = _fit(k, c)
+    if fitted is None:
+        return None
+    a, b, r2 = fitted
+    use = (k > 0) & (c > 0) & (c < 1) & np.isfinite(k) & np.isfinite(c)
+    used = k[use]
+    residuals = tuple(float(o - math.exp(a * kk**b)) for kk, o in zip(used, c[use], strict=True))
+    law = CoverageLaw(a=a, b=b, r2=r2, points=int(use.sum()), ks=tuple(map(float, used)), residuals=residuals)
+    top = float(k.max())
+    below = k < top
+    early = _fit(k[below], c[below])
+    if early is None:
+        return law
+    ea, eb, _ = early
+    observed = float(c[k == top][0])
+    return CoverageLaw(
+        a=a, b=b, r2=r2, points=law.points, ks=law.ks, residuals=residuals,
+        holdout_k=top, holdout_predicted=math.exp(ea * top**eb), holdout_observed=observed,
+    )  # fmt: skip
 
 
 def _bootstrap_means(values: FloatArray, resamples: int, seed: int) -> FloatArray:

@@ -179,13 +179,21 @@ def _table(head: list[str], body: list[list[str]], classes: list[list[str]] | No
     )
 
 
+def _mark(r: dict[str, Any], key: str, text: str) -> str:
+    """A figure derived rather than recorded carries a `*`."""
+    return f"{text}*" if key in r.get("derived", ()) else text
+
+
 def results_table(summary: dict[str, Any]) -> str:
     body = [
         [
             escape(r["model"]), escape(r["strategy"]), str(r["budget"]), _pct(r["accuracy"]),
             f"{_pct(r['ci_low'])} – {_pct(r['ci_high'])}", _pct(r["coverage"]) if "coverage" in r else "",
-            f"{r['mean_completion_tokens']:.0f}", f"{r['mean_flops']:.3g}", f"{r['mean_seconds']:.2f}",
-            f"{r['mean_cost_usd']:.2e}", _pct(r["truncated_rate"]),
+            _mark(r, "mean_completion_tokens", f"{r['mean_completion_tokens']:.0f}"),
+            _mark(r, "mean_flops", f"{r['mean_flops']:.3g}"),
+            f"{r.get('mean_cache_saved_flops', 0.0):.3g}",
+            _mark(r, "mean_seconds", f"{r['mean_seconds']:.2f}"),
+            _mark(r, "mean_cost_usd", f"{r['mean_cost_usd']:.2e}"), _pct(r["truncated_rate"]),
         ]
         for r in summary["rows"]
     ]  # fmt: skip
@@ -198,11 +206,25 @@ def results_table(summary: dict[str, Any]) -> str:
         "coverage",
         "tokens",
         "FLOPs",
+        "FLOPs the cache saved",
         "seconds",
         "$",
         "truncated",
     ]
-    return _table(head, body)
+    methods = sorted({r.get("seconds_method", "recorded") for r in summary["rows"]})
+    intervals = sorted({r.get("ci_method", "bootstrap") for r in summary["rows"]})
+    note = (
+        f'<p class="sub">{_problems(summary)} problems per row. Intervals: {escape("; ".join(intervals))}. '
+        "A <b>*</b> marks a figure derived from the recorded calls rather than recorded: each point is "
+        "charged what its strategy costs run alone on a fresh problem (the prompt uncached once per "
+        "independent request); “FLOPs the cache saved” is what the engine's prompt cache really saved "
+        f"while the study measured. Seconds: {escape('; '.join(methods))}.</p>"
+    )
+    return note + _table(head, body)
+
+
+def _problems(summary: dict[str, Any]) -> int:
+    return int(summary["provenance"]["problems"])
 
 
 def difficulty(summary: dict[str, Any]) -> str:
@@ -213,7 +235,11 @@ def difficulty(summary: dict[str, Any]) -> str:
         names = list(bins[0]["accuracy"])
         body, classes = [], []
         for b in bins:
-            best = f"{b['best_strategy']}@{b['best_budget']}" if b["best_accuracy"] > 0 else "none"
+            best = (
+                f"{b['best_strategy']}@{b['best_budget']}"
+                if b.get("best_strategy") is not None
+                else "none clear (intervals overlap)"
+            )
             cells = [
                 f"bin {b['bin'] + 1}",
                 f"{b['problems']}",
@@ -225,7 +251,18 @@ def difficulty(summary: dict[str, Any]) -> str:
             classes.append(["", "", "", "best"] + ["best" if n == best else "" for n in names])
         head = ["difficulty (hardest first)", "problems", "pass@1", "best", *names]
         out.append(f"<h3>{escape(model)}</h3>" + _table(head, body, classes))
-    return "".join(out) or "<p>No pool: difficulty bins need sampled strategies.</p>"
+    if not out:
+        return "<p>No pool: difficulty bins need sampled strategies.</p>"
+    sizes = sorted({b["problems"] for bins in summary["difficulty"].values() for b in bins})
+    caveat = (
+        f'<p class="sub">Problems binned by pass@1 into quintiles ({"–".join(map(str, sizes[:1] + sizes[-1:]))} '
+        "problems a bin). The bins are computed from the same pool they score, so the pool strategies' "
+        "accuracies within a bin are biased by the binning itself (in the hardest bin every pool strategy "
+        "scores 0 by construction): read them as where thinking longer helps, not as unbiased per-bin "
+        "accuracies. A best point is named only where its interval (Wilson, within the bin) clears every "
+        "other point's.</p>"
+    )
+    return caveat + "".join(out)
 
 
 def truncation(summary: dict[str, Any]) -> str:
@@ -291,6 +328,43 @@ def problems(store: StudyStore, private: bool = False) -> str:
     return f'<div class="filters">Show samples: {buttons}</div><div class="problems">{"".join(parts)}</div>'
 
 
+def _headline_note(headline: dict[str, Any] | None) -> str:
+    if not headline:
+        return ""
+    among = headline.get("chosen_among", 1)
+    chosen = (
+        f"The first point was chosen as the best of {among} after seeing the data; its interval is "
+        f"adjusted for that choice ({escape(headline.get('ci_method', ''))})."
+        if among > 1
+        else f"Interval: {escape(headline.get('ci_method', ''))}."
+    )
+    return f'<p class="sub">{chosen}</p>'
+
+
+def _law_note(summary: dict[str, Any]) -> str:
+    parts = []
+    for model, law in summary.get("coverage_law", {}).items():
+        if not law:
+            parts.append(
+                f"{escape(model)}: no fit (fewer than 3 points with coverage strictly between 0 and 1)."
+            )
+            continue
+        text = (
+            f"{escape(model)}: fitted on {law['points']} points (k = "
+            f"{', '.join(f'{k:g}' for k in law.get('ks', []))}); largest residual "
+            f"{100 * law.get('max_abs_residual', 0.0):.1f} points of coverage"
+        )
+        if law.get("holdout_error") is not None:
+            text += (
+                f"; fitted on k &lt; {law['holdout_k']:g}, it predicts {_pct(law['holdout_predicted'])} at "
+                f"k = {law['holdout_k']:g} against {_pct(law['holdout_observed'])} observed"
+            )
+        parts.append(text + ".")
+    if not parts:
+        return ""
+    return '<p class="sub">Coverage law exp(a·k^b): ' + " ".join(parts) + "</p>"
+
+
 def render(folder: Path) -> Path:
     """Write DIR/report.html from DIR/summary.json and DIR/study.sqlite."""
     from ponder.errors import PonderError
@@ -322,16 +396,25 @@ def render(folder: Path) -> Path:
 <title>ponder study · {escape(prov["suite"])}</title><style>{CSS}</style></head>
 <body>
 <h1>ponder study</h1>
-<p class="sub">{escape(models)} on <code>{escape(prov["suite"])}</code>{levels} · {prov["problems"]} problems ·
+<p class="sub">{escape(models)} on <code>{escape(prov["suite"])}</code>{levels} · {
+        prov["problems"]
+    } problems ·
 temperature {prov["sampling"]["temperature"]} · up to {prov["sampling"]["max_tokens"]} tokens per sample</p>
-<p class="headline">{escape(headline["sentence"]) if headline else "No comparison: the study has one point."}</p>
+<p class="headline">{
+        escape(headline["sentence"]) if headline else "No comparison: the study has one point."
+    }</p>
+{_headline_note(headline)}
 {"".join(f'<p class="headline compare">{escape(c["sentence"])}</p>' for c in summary.get("comparisons", []))}
 <h2>Accuracy against compute</h2>
-<p class="sub">Bands are 95% bootstrap intervals over problems. Budgets k are derived from one pool of samples per
-problem; the dashed black line is the compute-optimal frontier (Pareto over accuracy and mean FLOPs).</p>
+<p class="sub">{prov["problems"]} problems per point. Bands and whiskers are 95% intervals over problems ({
+        escape("; ".join(sorted({r.get("ci_method", "bootstrap") for r in summary["rows"]})))
+    }). Budgets k are derived from one pool of samples per problem, so a pool point's tokens, FLOPs,
+seconds and dollars are derived estimates (see the table); the dashed black line is the compute-optimal
+frontier (Pareto over accuracy and mean FLOPs).</p>
 {charts(summary)}
+{_law_note(summary)}
 <h2>All points</h2>{results_table(summary)}
-<h2>By difficulty</h2><p class="sub">Problems binned by pass@1 into quintiles; the best strategy per bin is in bold.</p>
+<h2>By difficulty</h2>
 {difficulty(summary)}
 <h2>Truncation</h2>{truncation(summary)}
 <h2>Problems</h2>{problem_list}

@@ -62,6 +62,9 @@ class StudyConfig:
     ctx: int = 2048
     only: dict[str, list[str]] = field(default_factory=dict)
     compare: list[str] = field(default_factory=list)  # "sc@8/MODEL vs cot/MODEL2": paired intervals
+    # Problems on which each pool budget k < n is also requested for real, to measure the engine's
+    # batching curve (seconds at k); 0 prorates seconds by token share instead (an estimate).
+    timing_problems: int = 3
 
     @classmethod
     def from_toml(cls, path: Path, **overrides: Any) -> StudyConfig:
@@ -115,7 +118,7 @@ class StudyConfig:
         for name in ("suite", "out", "split"):
             if not isinstance(getattr(self, name), str):
                 raise bad(name, "a string")
-        for name in ("max_n", "problems", "max_tokens", "seed", "threads", "ctx"):
+        for name in ("max_n", "problems", "max_tokens", "seed", "threads", "ctx", "timing_problems"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool):
                 raise bad(name, "a whole number")
@@ -149,6 +152,8 @@ class StudyConfig:
             raise PonderError("--seed must be between 0 and 2147483647")
         if not self.strategies:
             raise PonderError("--strategies needs at least one strategy")
+        if not 0 <= self.timing_problems <= 100_000:
+            raise PonderError("--timing-problems must be between 0 and 100000")
         strangers = set(self.only) - set(self.models)
         if strangers:
             raise PonderError(f"'only' names models that are not studied: {', '.join(sorted(strangers))}")

@@ -4,9 +4,13 @@
    model sees the same problems and a resumed study the same ones again.
 2. For each model and problem: one request of n samples (the pool, n = the largest pool budget), and
    one run per budget of each strategy that cannot be derived from a pool (`cot`, `direct`). Each
-   request has a seed derived from (study seed, model, problem, request), is judged by the oracle,
-   and is written to the study store in one transaction when it completes.
-3. On `--resume`, requests already stored are skipped: none is lost, none is redone.
+   request has a seed derived from (study seed, model, problem, request), is judged by the oracle
+   (one verdict per problem and answer, cached in the store), and is written to the study store in
+   one transaction when it completes, with each model call it made.
+3. On the first `timing_problems` problems, each pool budget k < n is also requested for real
+   (`timing:k`, n = k samples, unjudged): the engine's batching curve, from which the seconds of
+   every budget follow (docs/study.md).
+4. On `--resume`, requests already stored are skipped: none is lost, none is redone.
 """
 
 from __future__ import annotations
@@ -64,8 +68,9 @@ def request_seed(seed: int, model: str, problem: str, kind: str) -> int:
 class Work:
     model: str
     item: Item
-    kind: str  # "pool" or "run:<spec>"
+    kind: str  # "pool", "run:<spec>" or "timing:<k>"
     spec: Spec | None
+    n: int = 0  # samples of a pool or timing request
 
 
 def open_study(config: StudyConfig, resume: bool) -> StudyStore:
@@ -109,12 +114,20 @@ def environment(config: StudyConfig) -> dict[str, Any]:
     return {"engine": engine_versions(), "models": {m: {"sha256": model_sha256(m)} for m in config.models}}
 
 
+def timing_budgets(config: StudyConfig, model: str) -> list[int]:
+    """The pool budgets below n that the batching calibration times for real."""
+    n = config.pool_size(model)
+    ks = {k for s in config.specs(model) if s.name in POOL_STRATEGIES for k in config.ladder(s)}
+    return sorted(k for k in ks if k < n)
+
+
 def plan(config: StudyConfig, items: list[Item], done: set[tuple[str, str, str]]) -> list[Work]:
     work = []
     for model in config.models:
-        for item in items:
-            if config.pool_size(model) > 0:
-                work.append(Work(model, item, "pool", None))
+        for position, item in enumerate(items):
+            n = config.pool_size(model)
+            if n > 0:
+                work.append(Work(model, item, "pool", None, n))
             for spec in config.specs(model):
                 if spec.name in POOL_STRATEGIES:
                     continue
@@ -125,6 +138,8 @@ def plan(config: StudyConfig, items: list[Item], done: set[tuple[str, str, str]]
                         else Spec(spec.name, k, spec.params, spec.inner)
                     )
                     work.append(Work(model, item, f"run:{at}", at))
+            if n > 0 and position < config.timing_problems:
+                work += [Work(model, item, f"timing:{k}", None, k) for k in timing_budgets(config, model)]
     return [w for w in work if (w.model, w.item.id, w.kind) not in done]
 
 
@@ -132,6 +147,18 @@ def _needs_logprobs(config: StudyConfig, model: str) -> bool:
     return any(
         s.name == "bon" and s.params.get("scorer", "logprob") == "logprob" for s in config.specs(model)
     )
+
+
+def judge(store: StudyStore, item: Item, answer: str | None) -> bool:
+    """The oracle's verdict, computed once per (problem, answer) and then read from the store."""
+    if answer is None:
+        return correct(item, answer)
+    cached = store.verdict(item.id, answer)
+    if cached is not None:
+        return cached
+    verdict = correct(item, answer)
+    store.save_verdict(item.id, answer, verdict)
+    return verdict
 
 
 async def _do(
@@ -157,18 +184,19 @@ async def _do(
         messages = prompts.messages(prompts.COT, problem)
         samples = await ctx.generate(
             messages,
-            config.pool_size(work.model),
+            work.n,
             temperature=config.temperature,
             logprobs=_needs_logprobs(config, work.model),
             stop=problem.stop,
         )
         stored = []
-        for s in samples:
-            answer = extract_answer(s.text, problem.answer_format)
-            stored.append(
-                StoredSample(s.text, s.thoughts, answer, correct(work.item, answer), s.mean_logprob,
-                             s.completion_tokens, s.finish_reason)
-            )  # fmt: skip
+        if work.kind == "pool":  # a timing request is measured, not judged
+            for s in samples:
+                answer = extract_answer(s.text, problem.answer_format)
+                stored.append(
+                    StoredSample(s.text, s.thoughts, answer, judge(store, work.item, answer), s.mean_logprob,
+                                 s.completion_tokens, s.finish_reason)
+                )  # fmt: skip
         store.save_request(
             model=work.model,
             problem_id=work.item.id,
@@ -176,13 +204,14 @@ async def _do(
             seed=seed,
             usage=ctx.ledger.total(),
             samples=stored,
+            calls=ctx.ledger.records,
         )
         return
     result = await build(work.spec)(problem, ctx)
-    verdict = correct(work.item, result.answer)
+    verdict = judge(store, work.item, result.answer)
     stored = [
-        StoredSample(c.text, c.thoughts, c.answer, correct(work.item, c.answer), c.score, c.completion_tokens,
-                     c.finish_reason)
+        StoredSample(c.text, c.thoughts, c.answer, judge(store, work.item, c.answer), c.score,
+                     c.completion_tokens, c.finish_reason)
         for c in result.candidates
     ]  # fmt: skip
     store.save_request(
@@ -194,6 +223,7 @@ async def _do(
         samples=stored,
         answer=result.answer,
         correct=verdict,
+        calls=ctx.ledger.records,
     )
 
 

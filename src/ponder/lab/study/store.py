@@ -1,8 +1,13 @@
 """A study's own SQLite file, DIR/study.sqlite: its settings, problems, requests and samples.
 
-The unit of work is one request (a pool of n samples, or one run of a strategy at one budget) with
-its recorded seed. It is written in one transaction when it completes, so a study killed at any
-moment (SIGKILL included) loses no finished request and, on `--resume`, redoes none.
+The unit of work is one request (a pool of n samples, one run of a strategy at one budget, or a
+timing request of the batching calibration) with its recorded seed. It is written in one
+transaction when it completes, with every model call it made as the ledger recorded it (`calls`), so
+a study killed at any moment (SIGKILL included) loses no finished request and, on `--resume`, redoes
+none. Figures charged to a strategy are derived from these records, never stored in their place.
+
+`verdicts` caches the oracle per (problem, answer): a verdict does not depend on when it was
+computed, so two identical programs cannot get different verdicts from a flaky sandbox timeout.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from typing import Any
 
 from ponder.errors import PonderError
 from ponder.tasks.base import Item
-from ponder.types import Usage
+from ponder.types import CallRecord, Usage
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -34,6 +39,16 @@ CREATE TABLE IF NOT EXISTS samples (
     text TEXT NOT NULL, thoughts TEXT NOT NULL, answer TEXT, correct INTEGER NOT NULL,
     score REAL, completion_tokens INTEGER NOT NULL, finish_reason TEXT NOT NULL,
     PRIMARY KEY (request_id, idx));
+CREATE TABLE IF NOT EXISTS calls (
+    request_id INTEGER NOT NULL REFERENCES requests(id), idx INTEGER NOT NULL,
+    role TEXT NOT NULL, n INTEGER NOT NULL,
+    prompt_tokens INTEGER NOT NULL, cached_prompt_tokens INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL, wall_seconds REAL NOT NULL, prompt_seconds REAL NOT NULL,
+    flops REAL NOT NULL, cost_usd REAL NOT NULL,
+    PRIMARY KEY (request_id, idx));
+CREATE TABLE IF NOT EXISTS verdicts (
+    problem_id TEXT NOT NULL, answer TEXT NOT NULL, correct INTEGER NOT NULL,
+    PRIMARY KEY (problem_id, answer));
 """
 
 
@@ -95,6 +110,7 @@ class StudyStore:
         samples: list[StoredSample],
         answer: str | None = None,
         correct: bool | None = None,
+        calls: list[CallRecord] | None = None,
     ) -> None:
         u = usage
         with self.db:
@@ -120,6 +136,37 @@ class StudyStore:
                     for i, s in enumerate(samples)
                 ],
             )  # fmt: skip
+            self.db.executemany(
+                "INSERT INTO calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        cur.lastrowid, i, c.role, c.n, c.usage.prompt_tokens, c.usage.cached_prompt_tokens,
+                        c.usage.completion_tokens, c.usage.wall_seconds, c.prompt_seconds, c.usage.flops,
+                        c.usage.cost_usd,
+                    )
+                    for i, c in enumerate(calls or [])
+                ],
+            )  # fmt: skip
+
+    def calls(self) -> dict[int, list[dict[str, Any]]]:
+        """Every request's calls in order, by request id (empty for a study stored before calls were)."""
+        out: dict[int, list[dict[str, Any]]] = {}
+        for r in self.db.execute("SELECT * FROM calls ORDER BY request_id, idx"):
+            out.setdefault(r["request_id"], []).append(dict(r))
+        return out
+
+    def verdict(self, problem_id: str, answer: str) -> bool | None:
+        row = self.db.execute(
+            "SELECT correct FROM verdicts WHERE problem_id = ? AND answer = ?", (problem_id, answer)
+        ).fetchone()
+        return None if row is None else bool(row["correct"])
+
+    def save_verdict(self, problem_id: str, answer: str, correct: bool) -> None:
+        """The first verdict for (problem, answer) stands; later ones are not asked for."""
+        with self.db:
+            self.db.execute(
+                "INSERT OR IGNORE INTO verdicts VALUES (?, ?, ?)", (problem_id, answer, int(correct))
+            )
 
     def requests(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self.db.execute("SELECT * FROM requests ORDER BY id")]

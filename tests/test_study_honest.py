@@ -1,0 +1,163 @@
+"""The study's figures, read as a statistician would: charged compute, measured seconds, intervals
+that hold, a headline that owns its choice, and verdicts that do not depend on when they were made."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from ponder.lab.study import StudyConfig, study
+from ponder.lab.study.analysis import Series, _headline, row
+from ponder.models.resolve import ModelRef
+from ponder.types import SamplingParams
+from scripted import CachingBackend, SeededBackend
+from test_study import suite_file
+
+PARAMS = 100  # compute parameters of the stand-in model
+
+
+def caching(model: str, config: StudyConfig) -> tuple[CachingBackend, ModelRef]:
+    return CachingBackend(model=model), ModelRef(model, "embedded", model, None, PARAMS)
+
+
+def rows(summary: dict[str, Any], strategy: str) -> dict[int, dict[str, Any]]:
+    return {r["budget"]: r for r in summary["rows"] if r["strategy"] == strategy}
+
+
+def test_a_run_after_the_pool_is_charged_its_whole_prompt(tmp_path: Path) -> None:
+    """cot runs right after the pool on the same prompt, so the engine reports its prompt cached;
+    the point is charged the prompt uncached, and the cache's saving is its own column."""
+    summary = study("m", suite_file(tmp_path), strategies="cot,sc", max_n=4, problems=6,
+                    out=str(tmp_path / "s"), backend_factory=caching)  # fmt: skip
+    db = sqlite3.connect(tmp_path / "s" / "study.sqlite")
+    runs = db.execute("SELECT cached_prompt_tokens, completion_tokens, flops FROM requests"
+                      " WHERE kind = 'run:cot'").fetchall()  # fmt: skip
+    assert all(cached == 39 for cached, _, _ in runs)  # the engine did cache it
+    cot = rows(summary, "cot")[1]
+    charged = np.mean([2 * PARAMS * (40 + completion) for _, completion, _ in runs])
+    recorded = np.mean([flops for _, _, flops in runs])
+    assert cot["mean_flops"] == pytest.approx(charged)
+    assert cot["mean_cache_saved_flops"] == pytest.approx(charged - recorded)
+    assert cot["mean_cache_saved_flops"] == pytest.approx(2 * PARAMS * 39)
+    assert "mean_flops" in cot["derived"]
+    # Seconds: the cached prompt's time is charged at the engine's own prompt rate.
+    seconds = db.execute("SELECT wall_seconds FROM requests WHERE kind = 'run:cot'").fetchall()
+    assert cot["mean_seconds"] == pytest.approx(
+        np.mean([s for (s,) in seconds]) + 39 * CachingBackend.PROMPT_RATE
+    )
+
+
+def test_seconds_at_a_small_budget_are_measured_not_prorated(tmp_path: Path) -> None:
+    """With every problem timed, the seconds at k are those of a real request of k samples, charged as
+    if its prompt were fresh: exactly what the engine's formula gives for that request run alone."""
+    summary = study("m", suite_file(tmp_path), strategies="sc", max_n=4, problems=4, timing_problems=4,
+                    out=str(tmp_path / "s"), backend_factory=caching)  # fmt: skip
+    sc = rows(summary, "sc")
+    db = sqlite3.connect(tmp_path / "s" / "study.sqlite")
+    engine = CachingBackend()
+    for k in (1, 2):
+        assert sc[k]["seconds_method"].startswith("measured")
+        expected = []
+        for (rid,) in db.execute("SELECT id FROM requests WHERE kind = ? ORDER BY id", (f"timing:{k}",)):
+            seed, pid = db.execute("SELECT seed, problem_id FROM requests WHERE id = ?", (rid,)).fetchone()
+            expected.append(_fresh(engine, tmp_path, pid, seed, k))
+        assert len(expected) == 4
+        assert sc[k]["mean_seconds"] == pytest.approx(np.mean(expected))
+    assert sc[4]["mean_seconds"] > sc[2]["mean_seconds"] > sc[1]["mean_seconds"]
+
+
+def _fresh(engine: CachingBackend, tmp: Path, problem_id: str, seed: int, k: int) -> float:
+    import asyncio
+
+    from ponder.lab.study.store import StudyStore
+    from ponder.strategies import prompts
+
+    store = StudyStore(tmp / "s" / "study.sqlite")
+    item = next(i for i in store.problems() if i.id == problem_id)
+    store.close()
+    problem = item.problem()
+    messages = prompts.messages(prompts.COT, problem)
+    params = SamplingParams(max_tokens=320, temperature=0.7, seed=seed, stop=problem.stop)
+    drawn = asyncio.run(SeededBackend().generate(messages, params, k))
+    return engine.fresh_seconds(drawn.samples)
+
+
+def test_seconds_from_a_partial_batching_curve_say_they_are_estimates(tmp_path: Path) -> None:
+    summary = study("m", suite_file(tmp_path), strategies="sc", max_n=4, problems=6, timing_problems=2,
+                    out=str(tmp_path / "s"), backend_factory=caching)  # fmt: skip
+    sc = rows(summary, "sc")
+    assert "estimate" in sc[1]["seconds_method"] and "2 problems" in sc[1]["seconds_method"]
+    none = study("m", suite_file(tmp_path), strategies="sc", max_n=4, problems=6, timing_problems=0,
+                 out=str(tmp_path / "t"), backend_factory=caching)  # fmt: skip
+    assert "estimate" in rows(none, "sc")[1]["seconds_method"]
+    for r in summary["rows"] + none["rows"]:
+        assert "mean_seconds" in r["derived"]
+
+
+def _series(values: list[float], flops: float, model: str = "a", strategy: str = "sc", k: int = 1) -> Series:
+    v = np.asarray(values, dtype=float)
+    z = np.zeros_like(v)
+    return Series(model, strategy, k, v, z, z + flops, z, z, z, z, z)
+
+
+def test_a_perfect_binary_row_has_an_interval_below_one() -> None:
+    r = row(_series([1.0] * 20, 1.0, strategy="cot"))
+    assert r["accuracy"] == 1.0
+    assert 0.8 < r["ci_low"] < 0.85 and r["ci_high"] == 1.0  # Wilson at 20/20: 0.839
+    assert r["ci_method"] == "wilson"
+
+
+def test_the_headline_owns_its_choice_and_its_condition() -> None:
+    rng = np.random.default_rng(0)
+    large = _series(list(rng.integers(0, 2, 20).astype(float)), 100.0, "large", "cot")
+    small = [_series(list(rng.integers(0, 2, 20).astype(float)), f, "small", "sc", k)
+             for k, f in ((1, 10.0), (2, 20.0), (4, 40.0), (8, 80.0), (16, 160.0))]  # fmt: skip
+    head = _headline([large, *small])
+    assert head is not None
+    assert head["chosen_among"] == 4  # the four points at no more FLOPs than 100
+    assert "best of its 4 points" in head["sentence"] and "no more FLOPs" in head["sentence"]
+    assert head["flops_condition"] == "at no more FLOPs than large with cot@1"
+    best = next(s for s in small if s.budget == head["a"]["budget"])
+    from ponder.lab.intervals import paired_difference
+
+    unadjusted = paired_difference(best.values, large.values)
+    assert head["ci_low"] < unadjusted.low and head["ci_high"] > unadjusted.high
+    # One model: no FLOPs condition to claim; the sentence says how many points it chose among and
+    # states the ratio (the old fallback claimed nothing and adjusted nothing).
+    head = _headline(small)
+    assert head is not None and head["flops_condition"] is None
+    assert "no more FLOPs" not in head["sentence"] and "best of its 4 points" in head["sentence"]
+    assert "x its FLOPs" in head["sentence"]
+
+
+def test_a_flaky_oracle_cannot_split_one_answer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An oracle that answers differently for the same answer (a sandbox timeout under load) once
+    made summary.json fail to write; verdicts are cached per (problem, answer)."""
+    import ponder.lab.study.runner as runner
+
+    calls = {"n": 0}
+
+    def flaky(item: Any, answer: str | None) -> bool:
+        calls["n"] += 1
+        return answer is not None and calls["n"] % 2 == 0
+
+    monkeypatch.setattr(runner, "correct", flaky)
+
+    def seeded(model: str, config: StudyConfig) -> tuple[SeededBackend, ModelRef]:
+        return SeededBackend(model=model), ModelRef(model, "embedded", model, None, PARAMS)
+
+    summary = study("m", suite_file(tmp_path), strategies="cot,sc", max_n=8, problems=6,
+                    out=str(tmp_path / "s"), backend_factory=seeded)  # fmt: skip
+    assert summary["rows"]
+    db = sqlite3.connect(tmp_path / "s" / "study.sqlite")
+    verdicts = db.execute(
+        "SELECT r.problem_id, s.answer, group_concat(DISTINCT s.correct) FROM samples s"
+        " JOIN requests r ON r.id = s.request_id WHERE s.answer IS NOT NULL GROUP BY r.problem_id, s.answer"
+    ).fetchall()
+    assert verdicts and all("," not in str(flags) for _, _, flags in verdicts)
+    assert json.loads((tmp_path / "s" / "summary.json").read_text())["rows"]
