@@ -19,6 +19,7 @@ from ponder.lab.study.config import StudyConfig
 from ponder.lab.study.store import StudyStore
 from ponder.models import catalog
 from ponder.strategies import prompts
+from ponder.tasks.base import Item
 
 SUMMARY = "summary.json"
 SAMPLES = "samples.parquet"
@@ -61,6 +62,7 @@ def provenance(config: StudyConfig, store: StudyStore) -> dict[str, Any]:
         "split": config.split,
         "problems": len(items),
         "levels": sorted({i.level for i in items if i.level is not None}),
+        "item_space": item_space(items),
         "problem_ids": [i.id for i in items],
         "strategies": {m: [str(s) for s in config.specs(m)] for m in config.models},
         "budgets": {str(s): config.ladder(s) for m in config.models for s in config.specs(m)},
@@ -75,6 +77,20 @@ def provenance(config: StudyConfig, store: StudyStore) -> dict[str, Any]:
         "ctx": config.ctx,
         "base_url": config.base_url,
     }
+
+
+def item_space(items: list[Item]) -> dict[str, int]:
+    """FAMILY@LEVEL → about how many distinct items that level holds (the family's own lower
+    estimate): small spaces overlap across seeds, and a private split's items can be recovered from
+    a small public one (docs/tasks.md)."""
+    from ponder.tasks.registry import FAMILIES
+
+    out: dict[str, int] = {}
+    for item in items:
+        fam = FAMILIES.get(item.family)
+        if fam is not None and item.level is not None:
+            out.setdefault(f"{item.family}@{item.level}", int(fam.space(item.level)))
+    return out
 
 
 def write_outputs(config: StudyConfig, store: StudyStore) -> Path:
