@@ -104,6 +104,15 @@ def show(summary: dict[str, Any]) -> None:
     """One table per model, narrow enough for an 80-column terminal."""
     for model in dict.fromkeys(r["model"] for r in summary["rows"]):
         _model_table(model, [r for r in summary["rows"] if r["model"] == model])
+    rows = summary["rows"]
+    methods = sorted({r.get("ci_method", "") for r in rows} - {""})
+    seconds = sorted({r.get("seconds_method", "") for r in rows} - {""})
+    console.print(
+        f"{summary['provenance']['problems']} problems a row; intervals: {esc('; '.join(methods))}. "
+        "FLOPs, seconds and dollars are charged as each strategy would cost run alone (derived); "
+        f"seconds: {esc('; '.join(seconds))}.",
+        highlight=False,
+    )
     headline = summary.get("headline")
     if headline:
         console.print(f"[bold]headline:[/bold] {esc(headline['sentence'])}")
