@@ -89,7 +89,7 @@ def test_unchanged_numbers_give_back_the_gold_answer(monkeypatch: pytest.MonkeyP
         if isinstance(twin, Twin):
             twins += 1
             assert twin.answer == gsm8k_gold(row["answer"]) and twin.question == row["question"]
-    assert twins > 700
+    assert twins > 620  # 648 with the identity: no item is lost to not-whole
 
 
 def test_perturbed_twins_change_numbers_and_recompute() -> None:
@@ -104,6 +104,7 @@ def test_perturbed_twins_change_numbers_and_recompute() -> None:
                 "no-annotations",
                 "unreproducible",
                 "ambiguous",
+                "unexplained-number",
                 "no-inputs",
                 "not-whole",
             }
@@ -111,4 +112,4 @@ def test_perturbed_twins_change_numbers_and_recompute() -> None:
         made += 1
         assert twin.changed and all(k != v for k, v in twin.changed.items())
         assert twin.question != row["question"]
-    assert made > 100 and made + refused == 200
+    assert made > 80 and made + refused == 200  # 98 of the first 200 at this seed

@@ -174,14 +174,16 @@ def test_calibrate_and_probes_run_on_the_real_model(smol_path: Path) -> None:
             "lists@1",
             "-m",
             "smollm2-135m",
+            "--threshold",
+            "0.5",
             "--problems",
-            "2",
+            "4",  # the fewest at which 0.5 can be reached
             "--max-tokens",
             "16",
             "--json",
         ).stdout
     )
-    assert sat["problems"] == 2 and 0 <= sat["ci_low"] <= sat["accuracy"] <= sat["ci_high"] <= 1
+    assert sat["problems"] == 4 and 0 <= sat["ci_low"] <= sat["accuracy"] <= sat["ci_high"] <= 1
     con = json.loads(
         ponder(
             "tasks",
@@ -199,3 +201,4 @@ def test_calibrate_and_probes_run_on_the_real_model(smol_path: Path) -> None:
     assert con["perturbed"] + con["not_perturbed"] == 4
     assert sum(con["reasons"].values()) == con["not_perturbed"]
     assert con["ci_low"] <= con["difference"] <= con["ci_high"]
+    assert con["control_low"] <= con["control_difference"] <= con["control_high"] and con["verdict"]

@@ -156,7 +156,13 @@ def calibrate(
 def saturation(
     suite: Annotated[str, typer.Argument(help="FAMILY@LEVEL.")],
     model: ModelOpt = DEFAULT_MODEL,
-    problems: Annotated[int, typer.Option(help="Problems to measure.")] = 20,
+    problems: Annotated[
+        int | None,
+        typer.Option(
+            help="Problems to measure [default: the fewest at which one miss can still show "
+            "saturation: 53 at 0.9]; fewer than a perfect score needs is refused."
+        ),
+    ] = None,
     threshold: Annotated[float, typer.Option(help="Saturated when the whole interval is above this.")] = 0.9,
     strategy: Annotated[str, typer.Option("--strategy", "-s", help="Strategy spec.")] = "cot",
     max_tokens: Annotated[int, typer.Option(help="Most tokens per answer.")] = 384,
@@ -166,6 +172,7 @@ def saturation(
     """Is the family saturated at this level for this model? Suggests the next level if so."""
     from ponder.lab.evaluate import Evaluator
     from ponder.lab.probes import saturation as probe
+    from ponder.lab.probes import saturation_problems
     from ponder.tasks.suites import parse_suite
 
     parts = parse_suite(suite)
@@ -173,6 +180,7 @@ def saturation(
         raise PonderError("saturation takes one FAMILY@LEVEL, for example arithmetic@3")
     if not 0 < threshold < 1:
         raise PonderError("--threshold must be between 0 and 1")
+    problems = saturation_problems(threshold, problems)  # refused before the model loads
     evaluator = Evaluator.open(model, strategy, max_tokens=max_tokens, seed=seed)
     try:
         result = asyncio.run(
@@ -210,7 +218,7 @@ def contamination(
     seed: SeedOpt = 0,
     json_out: JsonOpt = False,
 ) -> None:
-    """Accuracy on GSM8K items against their perturbed twins, with a paired bootstrap interval."""
+    """Accuracy on GSM8K items against their perturbed twins, and twin against twin as the control."""
     from ponder.lab.evaluate import Evaluator
     from ponder.lab.probes import contamination as probe
     from ponder.tasks.suites import parse_suite
@@ -232,8 +240,15 @@ def contamination(
         f"{', '.join(f'{k} {v}' for k, v in result.reasons.items()) or 'none'})"
     )
     r = result
-    console.print(
-        f"accuracy original {100 * r.accuracy_original:.0f}%, perturbed {100 * r.accuracy_perturbed:.0f}%; "
-        f"difference {100 * r.difference:+.1f} points "
-        f"(95% CI {100 * r.ci_low:+.1f} to {100 * r.ci_high:+.1f})"
-    )
+    if r.perturbed:
+        console.print(
+            f"accuracy original {100 * r.accuracy_original:.0f}%, twin A {100 * r.accuracy_perturbed:.0f}%, "
+            f"twin B {100 * r.accuracy_control:.0f}% ({r.perturbed} items)"
+        )
+        console.print(
+            f"original − twin A {100 * r.difference:+.1f} points "
+            f"(95% CI {100 * r.ci_low:+.1f} to {100 * r.ci_high:+.1f}); control: twin A − twin B "
+            f"{100 * r.control_difference:+.1f} (95% CI {100 * r.control_low:+.1f} to "
+            f"{100 * r.control_high:+.1f})"
+        )
+    console.print(esc(r.verdict))

@@ -2,24 +2,53 @@
 
 - Saturation: accuracy at FAMILY@LEVEL with its Wilson interval; saturated when the whole interval
   lies above the threshold; the suggestion is the next level to try (double it, as calibration does).
-- Contamination (GSM8K): the same model on each item and on its perturbed twin (same story, other
-  numbers, answer recomputed from the worked solution). A model that memorised the set does better
-  on the originals; the paired bootstrap interval of the difference says whether it does.
+  Even a perfect score has a Wilson lower bound of n/(n+z²), so a threshold is reachable only from
+  some number of problems on (35 for 0.9): fewer is refused, and the default is the number at which
+  one miss can still fire (53 for 0.9), so the probe can say "saturated" with its defaults.
+- Contamination (GSM8K): the same model on each item and on two perturbed twins drawn independently
+  (same story, other numbers, answer recomputed from the worked solution). A model that memorised the
+  set does better on the originals than on twin A; twin A against twin B measures what changing the
+  numbers does by itself (harder numbers, noise), the floor the first difference must clear. Both
+  differences get Newcombe's paired score interval (the data are paired and binary).
 """
 
 from __future__ import annotations
 
+import math
 import random
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import numpy as np
-
+from ponder.errors import PonderError
 from ponder.lab.evaluate import Evaluator
 from ponder.lab.perturb import Refusal, perturb
-from ponder.lab.stats import paired_bootstrap_diff, wilson
+from ponder.lab.stats import wilson
 from ponder.tasks.base import Item
 from ponder.tasks.generate import items as family_items
+
+
+def problems_to_saturate(threshold: float, misses: int = 0) -> int:
+    """The fewest problems at which (n − misses)/n has a Wilson lower bound above the threshold."""
+    if not 0 < threshold < 1:
+        raise PonderError("--threshold must be between 0 and 1")
+    n = misses + 1
+    while wilson(n - misses, n).low <= threshold:
+        n += 1
+    return n
+
+
+def saturation_problems(threshold: float, problems: int | None = None) -> int:
+    """The number of problems to measure: the default lets one miss still fire; too few is refused."""
+    if problems is None:
+        return problems_to_saturate(threshold, misses=1)
+    least = problems_to_saturate(threshold)
+    if problems < least:
+        raise PonderError(
+            f"--problems {problems} can never show saturation at --threshold {threshold:g}: even a "
+            f"perfect score needs at least {least} problems (or lower --threshold)"
+        )
+    return problems
 
 
 @dataclass
@@ -43,11 +72,12 @@ async def saturation(
     family: str,
     level: int,
     *,
-    problems: int,
+    problems: int | None = None,
     threshold: float = 0.9,
     seed: int = 0,
 ) -> Saturation:
-    verdicts = await evaluator.judge(family_items(family, level, problems, seed=seed))
+    n = saturation_problems(threshold, problems)
+    verdicts = await evaluator.judge(family_items(family, level, n, seed=seed))
     ci = wilson(sum(v.correct for v in verdicts), len(verdicts))
     saturated = ci.low > threshold
     return Saturation(
@@ -63,25 +93,61 @@ async def saturation(
     )
 
 
+def _paired_binary_diff(a: Sequence[bool], b: Sequence[bool]) -> tuple[float, float, float]:
+    """(mean a − mean b, low, high): Newcombe's score interval for paired proportions (1998, method
+    10), from the two Wilson intervals and the continuity-corrected φ of the 2×2 table.
+
+    A private copy: ponder.lab.stats has no paired binary interval yet; swap this for it once it does.
+    """
+    n = len(a)
+    if n == 0 or len(b) != n:
+        raise ValueError("paired samples must be non-empty and of equal length")
+    both = sum(x and y for x, y in zip(a, b, strict=True))
+    only_a = sum(x and not y for x, y in zip(a, b, strict=True))
+    only_b = sum(y and not x for x, y in zip(a, b, strict=True))
+    neither = n - both - only_a - only_b
+    ia, ib = wilson(both + only_a, n), wilson(both + only_b, n)
+    denom = (both + only_a) * (only_b + neither) * (both + only_b) * (only_a + neither)
+    cross: float = both * neither - only_a * only_b
+    if cross > 0:
+        cross = max(cross - n / 2, 0.0)
+    phi = cross / math.sqrt(denom) if denom else 0.0
+    d = ia.estimate - ib.estimate
+    down_a, up_a = ia.estimate - ia.low, ia.high - ia.estimate
+    down_b, up_b = ib.estimate - ib.low, ib.high - ib.estimate
+    low = d - math.sqrt(max(down_a**2 - 2 * phi * down_a * up_b + up_b**2, 0.0))
+    high = d + math.sqrt(max(up_a**2 - 2 * phi * up_a * down_b + down_b**2, 0.0))
+    return d, max(-1.0, low), min(1.0, high)
+
+
 @dataclass
 class Contamination:
     problems: int
-    perturbed: int
+    perturbed: int  # items with both twins; every accuracy below is over these
     not_perturbed: int
     reasons: dict[str, int]
     accuracy_original: float
-    accuracy_perturbed: float
-    difference: float
+    accuracy_perturbed: float  # twin A
+    accuracy_control: float  # twin B
+    difference: float  # original − twin A
     ci_low: float
     ci_high: float
+    control_difference: float  # twin A − twin B: the noise floor
+    control_low: float
+    control_high: float
+    likely: bool
+    verdict: str
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def twins(items: list[Item], seed: int) -> tuple[list[tuple[Item, Item]], dict[str, int]]:
-    """Each GSM8K item with its perturbed twin; and why the others could not be perturbed."""
-    rng = random.Random(f"perturb-{seed}")
+def twins(items: list[Item], seed: int, stream: str = "") -> tuple[list[tuple[Item, Item]], dict[str, int]]:
+    """Each GSM8K item with its perturbed twin; and why the others could not be perturbed.
+
+    `stream` names an independent draw of new numbers ("" is twin set A, "control" set B)."""
+    rng = random.Random(f"perturb-{seed}" + (f"-{stream}" if stream else ""))
+    suffix = f"-twin-{stream}" if stream else "-twin"
     pairs: list[tuple[Item, Item]] = []
     reasons: dict[str, int] = {}
     for item in items:
@@ -90,7 +156,7 @@ def twins(items: list[Item], seed: int) -> tuple[list[tuple[Item, Item]], dict[s
             reasons[twin.kind] = reasons.get(twin.kind, 0) + 1
             continue
         changed = Item(
-            id=f"{item.id}-twin",
+            id=f"{item.id}{suffix}",
             family=item.family,
             level=None,
             split=item.split,
@@ -104,23 +170,70 @@ def twins(items: list[Item], seed: int) -> tuple[list[tuple[Item, Item]], dict[s
     return pairs, reasons
 
 
+def contamination_verdict(
+    diff: float, low: float, high: float, control: tuple[float, float, float]
+) -> tuple[bool, str]:
+    """Likely only when original − twin is clearly positive (its interval above 0) and larger than
+    any twin-vs-twin difference the control's interval allows (the noise floor)."""
+    floor = max(abs(control[1]), abs(control[2]))
+    points = f"{100 * diff:+.1f} points (95% CI {100 * low:+.1f} to {100 * high:+.1f})"
+    noise = f"twin-vs-twin noise up to {100 * floor:.1f} points"
+    if low > 0 and diff > floor:
+        return True, f"contamination likely: originals beat their twins by {points}, beyond {noise}"
+    if low > 0:
+        return False, f"inconclusive: originals beat their twins by {points}, but within {noise}"
+    return False, f"no sign of contamination: originals against twins {points}, {noise}"
+
+
 async def contamination(evaluator: Evaluator, items: list[Item], *, seed: int = 0) -> Contamination:
-    pairs, reasons = twins(items, seed)
-    if not pairs:
-        return Contamination(len(items), 0, len(items), reasons, 0.0, 0.0, 0.0, 0.0, 0.0)
-    originals = await evaluator.judge([a for a, _ in pairs])
-    perturbed = await evaluator.judge([b for _, b in pairs])
-    a = [v.correct for v in originals]
-    b = [v.correct for v in perturbed]
-    diff, low, high = paired_bootstrap_diff(np.asarray(a, dtype=float), np.asarray(b, dtype=float), seed=seed)
+    pairs_a, reasons = twins(items, seed)
+    pairs_b, _ = twins(items, seed, "control")
+    control = {orig.id: twin for orig, twin in pairs_b}
+    # Two draws refuse the same items except where one draw found no whole numbers: those count
+    # under not-whole, so that every accuracy is over the same items.
+    triples = [(orig, twin, control[orig.id]) for orig, twin in pairs_a if orig.id in control]
+    lost = len(pairs_a) - len(triples)
+    if lost:
+        reasons["not-whole"] = reasons.get("not-whole", 0) + lost
+    n, refused = len(triples), len(items) - len(triples)
+    if not triples:
+        verdict = "no item could be perturbed twice: nothing to compare"
+        zero = 0.0
+        return Contamination(
+            len(items),
+            0,
+            refused,
+            reasons,
+            zero,
+            zero,
+            zero,
+            zero,
+            zero,
+            zero,
+            zero,
+            zero,
+            zero,
+            False,
+            verdict,
+        )
+    original = [v.correct for v in await evaluator.judge([t[0] for t in triples])]
+    twin_a = [v.correct for v in await evaluator.judge([t[1] for t in triples])]
+    twin_b = [v.correct for v in await evaluator.judge([t[2] for t in triples])]
+    diff, low, high = _paired_binary_diff(original, twin_a)
+    control_ci = _paired_binary_diff(twin_a, twin_b)
+    likely, verdict = contamination_verdict(diff, low, high, control_ci)
     return Contamination(
         len(items),
-        len(pairs),
-        len(items) - len(pairs),
+        n,
+        refused,
         reasons,
-        sum(a) / len(a),
-        sum(b) / len(b),
+        sum(original) / n,
+        sum(twin_a) / n,
+        sum(twin_b) / n,
         diff,
         low,
         high,
+        *control_ci,
+        likely,
+        verdict,
     )
