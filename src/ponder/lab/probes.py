@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -22,6 +21,7 @@ from typing import Any
 
 from ponder.errors import PonderError
 from ponder.lab.evaluate import Evaluator
+from ponder.lab.intervals import paired_binary_diff
 from ponder.lab.perturb import Refusal, perturb
 from ponder.lab.stats import wilson
 from ponder.tasks.base import Item
@@ -94,30 +94,10 @@ async def saturation(
 
 
 def _paired_binary_diff(a: Sequence[bool], b: Sequence[bool]) -> tuple[float, float, float]:
-    """(mean a − mean b, low, high): Newcombe's score interval for paired proportions (1998, method
-    10), from the two Wilson intervals and the continuity-corrected φ of the 2×2 table.
-
-    A private copy: ponder.lab.stats has no paired binary interval yet; swap this for it once it does.
-    """
-    n = len(a)
-    if n == 0 or len(b) != n:
+    """(mean a − mean b, low, high): Newcombe's paired score interval (ponder.lab.intervals)."""
+    if not a or len(b) != len(a):
         raise ValueError("paired samples must be non-empty and of equal length")
-    both = sum(x and y for x, y in zip(a, b, strict=True))
-    only_a = sum(x and not y for x, y in zip(a, b, strict=True))
-    only_b = sum(y and not x for x, y in zip(a, b, strict=True))
-    neither = n - both - only_a - only_b
-    ia, ib = wilson(both + only_a, n), wilson(both + only_b, n)
-    denom = (both + only_a) * (only_b + neither) * (both + only_b) * (only_a + neither)
-    cross: float = both * neither - only_a * only_b
-    if cross > 0:
-        cross = max(cross - n / 2, 0.0)
-    phi = cross / math.sqrt(denom) if denom else 0.0
-    d = ia.estimate - ib.estimate
-    down_a, up_a = ia.estimate - ia.low, ia.high - ia.estimate
-    down_b, up_b = ib.estimate - ib.low, ib.high - ib.estimate
-    low = d - math.sqrt(max(down_a**2 - 2 * phi * down_a * up_b + up_b**2, 0.0))
-    high = d + math.sqrt(max(up_a**2 - 2 * phi * up_a * down_b + down_b**2, 0.0))
-    return d, max(-1.0, low), min(1.0, high)
+    return paired_binary_diff([float(x) for x in a], [float(y) for y in b])
 
 
 @dataclass
