@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -50,6 +51,8 @@ from ponder.tasks.base import Item
 from ponder.types import SamplingParams
 
 STORE_NAME = "study.sqlite"
+# Settings added since studies were first stored, with the value that reproduces a study that lacks them.
+LEGACY_SETTINGS: dict[str, Any] = {"timing_problems": 0}
 BackendFactory = Callable[[str, StudyConfig], tuple[Backend, ModelRef]]
 
 
@@ -89,6 +92,7 @@ def open_study(config: StudyConfig, resume: bool) -> StudyStore:
             store.close()
             raise PonderError(f"{out} holds no study to resume (it stopped before it began): run it afresh")
         mine = config.identity()
+        stored = {**LEGACY_SETTINGS, **stored}  # a study stored before a setting existed ran without it
         if stored != mine:
             diff = sorted(k for k in set(stored or {}) | set(mine) if (stored or {}).get(k) != mine.get(k))
             store.close()
@@ -227,6 +231,25 @@ async def _do(
     )
 
 
+def warnings(config: StudyConfig, items: list[Item]) -> list[str]:
+    """What the user should know before the study spends anything: small item spaces (seeds
+    overlap), and where a private study's gold answers will be written."""
+    from ponder.tasks.generate import space_warning
+
+    out = []
+    for family, level in sorted({(i.family, i.level) for i in items if i.level is not None}):
+        count = sum(1 for i in items if (i.family, i.level) == (family, level))
+        line = space_warning(family, level, count)
+        if line:
+            out.append(line)
+    if config.split == "private":
+        out.append(
+            f"a private study: {Path(config.out) / STORE_NAME} and samples.parquet hold the private items "
+            f"with their gold answers; keep {config.out} to yourself (report.html leaves them out)"
+        )
+    return out
+
+
 def run_study(
     config: StudyConfig,
     *,
@@ -263,6 +286,8 @@ def run_study(
             ensure_isolation()  # code is judged in the sandbox: refuse now, not after sampling
     store = open_study(config, resume)
     console = Console(stderr=True, quiet=quiet)
+    for line in warnings(config, items):
+        console.print(f"[yellow]warning:[/yellow] {escape(line)}", highlight=False)
     try:
         if resume:
             items = store.problems()
