@@ -161,3 +161,17 @@ def test_a_flaky_oracle_cannot_split_one_answer(tmp_path: Path, monkeypatch: pyt
     ).fetchall()
     assert verdicts and all("," not in str(flags) for _, _, flags in verdicts)
     assert json.loads((tmp_path / "s" / "summary.json").read_text())["rows"]
+
+
+def test_a_private_study_warns_and_reports_its_item_space(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def seeded(model: str, config: StudyConfig) -> tuple[SeededBackend, ModelRef]:
+        return SeededBackend(model=model), ModelRef(model, "embedded", model, None, PARAMS)
+
+    summary = study("m", "lists@2", strategies="cot,sc", max_n=2, problems=3, split="private",
+                    out=str(tmp_path / "p"), backend_factory=seeded, quiet=False)  # fmt: skip
+    err = capsys.readouterr().err
+    assert "private study" in err and "gold answers" in err
+    space = summary["provenance"]["item_space"]
+    assert set(space) == {"lists@2"} and space["lists@2"] > 10 * 3
