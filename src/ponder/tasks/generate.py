@@ -77,3 +77,15 @@ def items(
                 "space is too small at this level; use a higher level or fewer problems"
             )
     return seq.items[:count]
+
+
+def space_warning(name: str, level: int, count: int) -> str | None:
+    """A one-line warning when the family's item space at `level` is under ten times the `count`
+    problems asked for (then different seeds share items, and a long sequence may run out); else None."""
+    space = get_family(name).space(level)
+    if space >= 10 * count:
+        return None
+    return (
+        f"{name}@{level} has about {space} distinct items, under 10x the {count} asked for: items "
+        "from different seeds will overlap; use a higher level or fewer problems"
+    )

@@ -97,4 +97,5 @@ class Arithmetic:
         return check_integer(gold, pred)
 
     def space(self, level: int) -> int:
-        return 10**8
+        # Measured: two draws at level 1 agree about as often as two from 3.6 million equal items.
+        return 3 * 10**6 if level == 1 else 10**8

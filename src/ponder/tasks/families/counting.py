@@ -4,18 +4,20 @@ Count the paths from (0, 0) to (w, h) moving one unit right or up at a time, tha
 waypoint and avoid every blocked point. Level L: L constraints (waypoints and blocked points), and a
 grid that grows with L. The count is exact (dynamic programming over the grid).
 
-The item space is small at level 1 (a few thousand grids and single constraints): the splits and
-seeds there overlap more than at higher levels, as `space` says.
+The item space is smallest at level 1 (a few thousand grids and single constraints): the splits and
+seeds there overlap more than at higher levels, as `space` says. Grids start up to 8 × 8 at level 1,
+so that two seeds' first items at level 2 rarely meet.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 import random
 from typing import Any
 
 from ponder.tasks.base import NUMBER_INSTRUCTION, Content
-from ponder.tasks.families.common import check_integer
+from ponder.tasks.families.common import check_integer, out_of_reach
 
 Point = tuple[int, int]
 
@@ -24,20 +26,21 @@ def count_paths(w: int, h: int, waypoints: set[Point], blocked: set[Point]) -> i
     """Monotone paths (0,0)→(w,h) through all waypoints, avoiding blocked points."""
     # A monotone path visits waypoints in the order of their coordinates: count segment by segment.
     stops = [(0, 0), *sorted(waypoints), (w, h)]
+    if any(y1 < y0 for (_, y0), (_, y1) in itertools.pairwise(stops)):
+        return 0  # sorted by x first, the stops are a chain unless y goes down somewhere
     total = 1
     for (x0, y0), (x1, y1) in itertools.pairwise(stops):
-        if x1 < x0 or y1 < y0:
-            return 0
-        ways = {(x0, y0): 1}
+        # ways[j]: paths to (x, y0 + j), one column x at a time; before the update it holds column x − 1
+        ways = [0] * (y1 - y0 + 1)
         for x in range(x0, x1 + 1):
-            for y in range(y0, y1 + 1):
-                if (x, y) == (x0, y0):
-                    continue
-                if (x, y) in blocked:
-                    ways[(x, y)] = 0
-                    continue
-                ways[(x, y)] = ways.get((x - 1, y), 0) + ways.get((x, y - 1), 0)
-        total *= ways[(x1, y1)]
+            for j in range(len(ways)):
+                if x == x0 and j == 0:
+                    ways[j] = 1
+                elif (x, y0 + j) in blocked:
+                    ways[j] = 0
+                elif j:
+                    ways[j] += ways[j - 1]
+        total *= ways[-1]
     return total
 
 
@@ -48,16 +51,22 @@ class Counting:
     answer_format = "number"
 
     def generate(self, rng: random.Random, level: int) -> Content:
-        top = 3 + level
-        while True:
+        top = 7 + level
+        # Waypoints are rarely a chain when there are many, so high levels draw often: a draw costs
+        # only its sample until the chain check passes (the sample is of indices into the grid's
+        # inner points, column by column, the same draw as sampling the points themselves).
+        draws = 1000 + 20 * level
+        for _ in range(draws):
             w, h = rng.randint(2, top), rng.randint(2, top)
-            inner = [(x, y) for x in range(w + 1) for y in range(h + 1) if (x, y) not in ((0, 0), (w, h))]
-            chosen = rng.sample(inner, min(level, len(inner)))
+            indices = rng.sample(range(1, (w + 1) * (h + 1) - 1), min(level, (w + 1) * (h + 1) - 2))
+            chosen = [(i // (h + 1), i % (h + 1)) for i in indices]
             n_way = rng.randint(0, len(chosen))
             waypoints, blocked = set(chosen[:n_way]), set(chosen[n_way:])
             count = count_paths(w, h, waypoints, blocked)
             if count > 0:
                 break
+        else:
+            raise out_of_reach(self.name, level, f"{draws} draws made no grid with a path through it")
         parts = [
             f"On a grid, a path goes from (0, 0) to ({w}, {h}), each move one unit right or one unit up."
         ]
@@ -73,10 +82,17 @@ class Counting:
         return check_integer(gold, pred)
 
     def space(self, level: int) -> int:
-        # grids × choices of `level` constrained points × waypoint/blocked splits, roughly
-        top = 3 + level
-        cells = (top + 1) ** 2
-        ways = 1
-        for i in range(min(level, cells)):
-            ways = ways * (cells - i) // (i + 1)
-        return (top - 1) ** 2 * ways * (level + 1) // 4
+        # A grid is drawn first, then its constrained points, then which of them are waypoints; two
+        # items collide with probability q = Σ_grid (1/grids)² / (items on that grid), dominated by
+        # the smallest grids, and 1/q is the number of equally likely items that would collide as
+        # often. Grids without a path make it smaller still: this errs high by about 1.5.
+        sizes = range(2, 7 + level + 1)
+        q = 0.0
+        for w in sizes:
+            for h in sizes:
+                inner = (w + 1) * (h + 1) - 2
+                k = min(level, inner)
+                log_items = math.lgamma(inner + 1) - math.lgamma(k + 1) - math.lgamma(inner - k + 1)
+                q += math.exp(-log_items - math.log(k + 1))
+        q /= len(sizes) ** 4
+        return int(min(1 / q, 1e18))

@@ -2,7 +2,8 @@
 
 Level L has L+2 islanders, each making one statement about the others (from level 4, some make two).
 Statements are drawn until exactly one assignment of knights and knaves is consistent, found by a
-backtracking search that stops at the second solution. The answer is the set of knights.
+backtracking search with propagation that stops at the second solution. Names come from a fixed
+list, then made-up ones (`common.people`), so the level has no ceiling. The answer is the set of knights.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from ponder.answers.extract import extract_answer
 from ponder.tasks.base import Content
-from ponder.tasks.families.common import NAMES
+from ponder.tasks.families.common import out_of_reach, people
 
 Assignment = dict[int, bool]
 
@@ -49,27 +50,67 @@ def _statements(rng: random.Random, speaker: int, others: list[int], names: list
 
 
 def count_solutions(n: int, statements: list[Statement], limit: int = 2) -> int:
-    """Consistent assignments (a speaker is a knight iff their statement holds), up to `limit`."""
-    by_last: dict[int, list[Statement]] = {}
+    """Consistent assignments (a speaker is a knight iff their statement holds), up to `limit`.
+
+    Backtracking with propagation: a statement with one islander left undecided often allows only one
+    kind for them, which is then forced. Hundreds of islanders take milliseconds, where a plain search
+    in order took minutes at a hundred."""
+    watching: dict[int, list[Statement]] = {i: [] for i in range(n)}
     for s in statements:
-        by_last.setdefault(max((s.speaker, *s.about)), []).append(s)
+        for v in {s.speaker, *s.about}:
+            watching[v].append(s)
     world: Assignment = {}
+
+    def consistent(s: Statement) -> bool:
+        return world[s.speaker] == s.holds(world)
+
+    def assign(var: int, value: bool, trail: list[int]) -> bool:
+        """Set var and whatever that forces; False on a contradiction (`trail` lists what was set)."""
+        queue = [(var, value)]
+        while queue:
+            v, val = queue.pop()
+            if v in world:
+                if world[v] != val:
+                    return False
+                continue
+            world[v] = val
+            trail.append(v)
+            for s in watching[v]:
+                free = [u for u in {s.speaker, *s.about} if u not in world]
+                if not free and not consistent(s):
+                    return False
+                if len(free) == 1:
+                    u = free[0]
+                    allowed = []
+                    for kind in (True, False):
+                        world[u] = kind
+                        if consistent(s):
+                            allowed.append(kind)
+                    del world[u]
+                    if not allowed:
+                        return False
+                    if len(allowed) == 1:
+                        queue.append((u, allowed[0]))
+        return True
+
     found = 0
 
-    def search(i: int) -> None:
+    def search() -> None:
         nonlocal found
-        if found >= limit:
-            return
-        if i == n:
+        var = next((v for v in range(n) if v not in world), None)
+        if var is None:
             found += 1
             return
         for value in (True, False):
-            world[i] = value
-            if all(world[s.speaker] == s.holds(world) for s in by_last.get(i, [])):
-                search(i + 1)
-        del world[i]
+            trail: list[int] = []
+            if assign(var, value, trail):
+                search()
+            for v in trail:
+                del world[v]
+            if found >= limit:
+                return
 
-    search(0)
+    search()
     return found
 
 
@@ -84,7 +125,7 @@ class Knights:
 
     def generate(self, rng: random.Random, level: int) -> Content:
         n = level + 2
-        names = rng.sample(NAMES, n)
+        names = people(rng, n)
         truth = {i: rng.random() < 0.5 for i in range(n)}
         per_person = 2 if level >= 4 else 1
         for _ in range(200):
@@ -99,8 +140,8 @@ class Knights:
                             break
             if count_solutions(n, statements) == 1:
                 break
-        else:  # pragma: no cover - 200 draws without a unique puzzle has not been seen
-            raise RuntimeError("could not make a puzzle with a unique solution")
+        else:
+            raise out_of_reach(self.name, level, "200 draws made no puzzle with a unique solution")
         said = " ".join(f'{names[s.speaker]} says: "{s.text}"' for s in statements)
         question = (
             f"On an island, knights always tell the truth and knaves always lie. You meet "

@@ -1,17 +1,18 @@
 """`linear`: linear equations and systems with a unique integer solution.
 
 Level 1: a·x + b = c. Level 2: a·x + b = c·x + d. From level 3, systems: 1 + (L−1)//2 unknowns, as
-many equations, coefficients growing with L. The question asks for one unknown's value.
+many equations, coefficients growing with L. The question asks for one unknown's value. Past eleven
+unknowns (level 23) the letters run out and the unknowns are x_1 … x_n.
 """
 
 from __future__ import annotations
 
 import random
-from fractions import Fraction
+from collections.abc import Sequence
 from typing import Any
 
 from ponder.tasks.base import NUMBER_INSTRUCTION, Content
-from ponder.tasks.families.common import check_integer
+from ponder.tasks.families.common import check_integer, out_of_reach
 
 VARIABLES = "xyzwuvpqrst"
 
@@ -23,7 +24,7 @@ def _term(coef: int, var: str, first: bool) -> str:
     return f"{sign} {body}".strip() if not first else f"{sign}{body}"
 
 
-def _side(coefs: list[int], names: str, const: int | None = None) -> str:
+def _side(coefs: list[int], names: Sequence[str], const: int | None = None) -> str:
     parts: list[str] = []
     for c, v in zip(coefs, names, strict=True):
         if c != 0:
@@ -33,21 +34,32 @@ def _side(coefs: list[int], names: str, const: int | None = None) -> str:
     return " ".join(parts) if parts else "0"
 
 
-def _det(m: list[list[int]]) -> Fraction:
-    a = [[Fraction(v) for v in row] for row in m]
-    n, det = len(a), Fraction(1)
+PRIME = 2**61 - 1
+
+
+def _invertible(m: list[list[int]]) -> bool:
+    """Whether the determinant is non-zero, computed modulo a large prime: non-zero there means
+    non-zero, and elimination on machine-sized residues stays fast for a hundred unknowns."""
+    a = [[v % PRIME for v in row] for row in m]
+    n = len(a)
     for i in range(n):
-        pivot = next((r for r in range(i, n) if a[r][i] != 0), None)
+        pivot = next((r for r in range(i, n) if a[r][i]), None)
         if pivot is None:
-            return Fraction(0)
-        if pivot != i:
-            a[i], a[pivot] = a[pivot], a[i]
-            det = -det
-        det *= a[i][i]
+            return False
+        a[i], a[pivot] = a[pivot], a[i]
+        inverse = pow(a[i][i], -1, PRIME)
         for r in range(i + 1, n):
-            f = a[r][i] / a[i][i]
-            a[r] = [x - f * y for x, y in zip(a[r], a[i], strict=True)]
-    return det
+            f = a[r][i] * inverse % PRIME
+            if f:
+                a[r] = [(x - f * y) % PRIME for x, y in zip(a[r], a[i], strict=True)]
+    return True
+
+
+def _unknowns(rng: random.Random, n: int) -> list[str]:
+    """n distinct unknowns: single letters while they last, then x_1 … x_n."""
+    if n <= len(VARIABLES):
+        return list(rng.sample(VARIABLES, n))
+    return [f"x_{i + 1}" for i in range(n)]
 
 
 class Linear:
@@ -80,11 +92,13 @@ class Linear:
                 {"unknowns": 1, "terms": 4, "coef_max": bound},
             )
         n = 1 + (level - 1) // 2
-        names = "".join(rng.sample(VARIABLES, n))
-        while True:
+        names = _unknowns(rng, n)
+        for _ in range(100):
             m = [[rng.randint(-bound // 2, bound // 2) for _ in range(n)] for _ in range(n)]
-            if _det(m) != 0:
+            if _invertible(m):
                 break
+        else:
+            raise out_of_reach(self.name, level, "100 draws made no system with a unique solution")
         xs = [rng.randint(-bound, bound) for _ in range(n)]
         lines = [f"{_side(row, names)} = {sum(c * v for c, v in zip(row, xs, strict=True))}" for row in m]
         target = rng.randrange(n)

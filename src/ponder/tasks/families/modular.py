@@ -38,36 +38,38 @@ class Modular:
             f"Compute ({text}) mod {modulus}. "
             "× binds tighter than + and −, ^ is a power, and the answer is between 0 and the modulus."
         )
-        # Python's % gives the least non-negative residue for a positive modulus.
-        value = _evaluate(text) % modulus
+        value = _residue(text, modulus)
         return Content(question, str(value), {"operands": operands, "powers": powers, "modulus": modulus})
 
     def check(self, gold: str, pred: str | None, data: dict[str, Any]) -> bool:
         return check_integer(gold, pred)
 
     def space(self, level: int) -> int:
-        return 10**6
+        # Measured: two draws at level 1 agree as often as two from about 500,000 equal items.
+        return 5 * 10**5 if level == 1 else 10**6
 
 
-def _evaluate(text: str) -> int:
-    """Evaluate `a ^ b`, ×, +, − with the usual precedence (the generator's own notation)."""
+def _residue(text: str, modulus: int) -> int:
+    """The least non-negative residue of `a ^ b`, ×, +, − with the usual precedence (the generator's
+    own notation), computed modulo `modulus` throughout: exact, and fast at any level (the
+    expression's value itself has hundreds of thousands of digits at level 800)."""
     tokens = text.replace("×", "*").replace("−", "-").split()
-    terms: list[int] = []
-    signs: list[int] = [1]
-    product = _power(tokens[0])
+    total = 0
+    sign = 1
+    product = _power(tokens[0], modulus)
     for op, operand in zip(tokens[1::2], tokens[2::2], strict=True):
         if op == "*":
-            product *= _power(operand)
+            product = product * _power(operand, modulus) % modulus
         else:
-            terms.append(product)
-            signs.append(1 if op == "+" else -1)
-            product = _power(operand)
-    terms.append(product)
-    return sum(s * t for s, t in zip(signs, terms, strict=True))
+            total += sign * product
+            sign = 1 if op == "+" else -1
+            product = _power(operand, modulus)
+    # Python's % gives the least non-negative residue for a positive modulus.
+    return (total + sign * product) % modulus
 
 
-def _power(token: str) -> int:
+def _power(token: str, modulus: int) -> int:
     if "^" in token:
         base, exp = token.split("^")
-        return int(int(base) ** int(exp))
-    return int(token)
+        return pow(int(base), int(exp), modulus)
+    return int(token) % modulus
