@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,7 @@ import pytest
 from ponder.lab.study import StudyConfig, study
 from ponder.lab.study.analysis import Series, _headline, row
 from ponder.models.resolve import ModelRef
-from ponder.types import SamplingParams
+from ponder.types import Generation, Message, SamplingParams
 from scripted import CachingBackend, SeededBackend
 from test_study import suite_file
 
@@ -175,3 +177,55 @@ def test_a_private_study_warns_and_reports_its_item_space(
     assert "private study" in err and "gold answers" in err
     space = summary["provenance"]["item_space"]
     assert set(space) == {"lists@2"} and space["lists@2"] > 10 * 3
+
+
+@dataclass
+class ChunkingBackend(CachingBackend):
+    """An engine with 2 slots: n above it is split into requests of 2, later ones finding the prompt
+    cached (as the embedded backend does)."""
+
+    async def generate(self, messages: Sequence[Message], params: SamplingParams, n: int) -> Generation:
+        parts = []
+        for offset in range(0, n, 2):
+            parts.append(await super().generate(messages, params, min(2, n - offset)))
+        return Generation(
+            samples=[s for p in parts for s in p.samples],
+            prompt_tokens=sum(p.prompt_tokens for p in parts),
+            cached_prompt_tokens=sum(p.cached_prompt_tokens for p in parts),
+            completion_tokens=sum(p.completion_tokens for p in parts),
+            wall_seconds=sum(p.wall_seconds for p in parts),
+            requests=len(parts),
+            prompt_seconds=sum(p.prompt_seconds for p in parts),
+            first_prompt_tokens=parts[0].prompt_tokens,
+            first_cached_prompt_tokens=parts[0].cached_prompt_tokens,
+        )
+
+
+def test_a_chunked_pool_charges_each_budget_one_prompt(tmp_path: Path) -> None:
+    def chunking(model: str, config: StudyConfig) -> tuple[ChunkingBackend, ModelRef]:
+        return ChunkingBackend(model=model), ModelRef(model, "embedded", model, None, PARAMS)
+
+    summary = study("m", suite_file(tmp_path), strategies="sc", max_n=8, problems=4, timing_problems=0,
+                    out=str(tmp_path / "s"), backend_factory=chunking)  # fmt: skip
+    assert set(rows(summary, "sc")) == {1, 2, 4, 8}
+    for r in rows(summary, "sc").values():
+        assert r["mean_flops"] == pytest.approx(2 * PARAMS * (40 + r["mean_completion_tokens"]))
+
+
+def test_a_study_stored_before_timing_requests_resumes_with_its_flags(tmp_path: Path) -> None:
+    def seeded(model: str, config: StudyConfig) -> tuple[SeededBackend, ModelRef]:
+        return SeededBackend(model=model), ModelRef(model, "embedded", model, None, PARAMS)
+
+    out = tmp_path / "old"
+    study("m", suite_file(tmp_path), strategies="cot,sc", max_n=2, problems=3, timing_problems=0,
+          out=str(out), backend_factory=seeded)  # fmt: skip
+    db = sqlite3.connect(out / "study.sqlite")
+    (raw,) = db.execute("SELECT value FROM meta WHERE key = 'identity'").fetchone()
+    identity = json.loads(raw)
+    del identity["timing_problems"]  # as a study stored before the setting existed
+    with db:
+        db.execute("UPDATE meta SET value = ? WHERE key = 'identity'", (json.dumps(identity),))
+    db.close()
+    again = study("m", suite_file(tmp_path), strategies="cot,sc", max_n=2, problems=3,
+                  out=str(out), backend_factory=seeded, resume=True)  # fmt: skip
+    assert again["rows"]

@@ -59,7 +59,22 @@ class Ledger:
             else:
                 usage.cost_usd = cost
         self.records.append(
-            CallRecord(role=role, model=model, n=n, usage=usage, prompt_seconds=g.prompt_seconds)
+            CallRecord(
+                role=role,
+                model=model,
+                n=n,
+                usage=usage,
+                prompt_seconds=g.prompt_seconds,
+                requests=g.requests,
+                first_prompt_tokens=(
+                    g.prompt_tokens if g.first_prompt_tokens is None else g.first_prompt_tokens
+                ),
+                first_cached_prompt_tokens=(
+                    g.cached_prompt_tokens
+                    if g.first_cached_prompt_tokens is None
+                    else g.first_cached_prompt_tokens
+                ),
+            )
         )
         return usage
 

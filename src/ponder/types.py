@@ -108,6 +108,10 @@ class Generation:
     # Seconds the engine says it spent on the uncached prompt (llama.cpp's `timings.prompt_ms`);
     # 0 where the server does not say. The study charges cached prompt tokens at this rate.
     prompt_seconds: float = 0.0
+    # The first engine request's own prompt figures (a call of several requests: chunks of a large
+    # n, or one request per sample where a server refuses n). None: the same as the totals.
+    first_prompt_tokens: int | None = None
+    first_cached_prompt_tokens: int | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,9 @@ class CallRecord:
     n: int
     usage: Usage
     prompt_seconds: float = 0.0  # the engine's own figure for the uncached prompt; 0 when unknown
+    requests: int = 1  # engine requests behind the call
+    first_prompt_tokens: int = 0  # the first request's prompt tokens: what one independent request reads
+    first_cached_prompt_tokens: int = 0  # and its cache hits (later requests extend the call's own prefix)
 
 
 @dataclass(frozen=True)

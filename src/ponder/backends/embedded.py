@@ -130,6 +130,7 @@ class EmbeddedBackend:
         samples: list[Sample] = []
         prompt = cached = requests = 0
         prompt_seconds = 0.0
+        first: tuple[int, int] | None = None
         started = time.perf_counter()
         for chunk, offset in enumerate(range(0, n, self.capabilities.max_n)):
             size = min(self.capabilities.max_n, n - offset)
@@ -144,6 +145,7 @@ class EmbeddedBackend:
             prompt += parsed.prompt_tokens
             cached += parsed.cached_prompt_tokens
             prompt_seconds += parsed.prompt_seconds
+            first = first or (parsed.prompt_tokens, parsed.cached_prompt_tokens)
             requests += 1
         return Generation(
             samples=samples,
@@ -153,6 +155,8 @@ class EmbeddedBackend:
             wall_seconds=time.perf_counter() - started,
             requests=requests,
             prompt_seconds=prompt_seconds,
+            first_prompt_tokens=first[0] if first else None,
+            first_cached_prompt_tokens=first[1] if first else None,
         )
 
     async def generate(self, messages: Sequence[Message], params: SamplingParams, n: int) -> Generation:

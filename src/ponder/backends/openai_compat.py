@@ -152,6 +152,8 @@ class OpenAIBackend:
             wall_seconds=time.perf_counter() - started,
             requests=len(spent),
             prompt_seconds=sum(p.prompt_seconds for p in spent),
+            first_prompt_tokens=spent[0].prompt_tokens if spent else None,
+            first_cached_prompt_tokens=spent[0].cached_prompt_tokens if spent else None,
         )
 
     def close(self) -> None:

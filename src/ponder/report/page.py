@@ -257,8 +257,8 @@ def difficulty(summary: dict[str, Any]) -> str:
     caveat = (
         f'<p class="sub">Problems binned by pass@1 into quintiles ({"–".join(map(str, sizes[:1] + sizes[-1:]))} '
         "problems a bin). The bins are computed from the same pool they score, so the pool strategies' "
-        "accuracies within a bin are biased by the binning itself (in the hardest bin every pool strategy "
-        "scores 0 by construction): read them as where thinking longer helps, not as unbiased per-bin "
+        "accuracies within a bin are biased by the binning itself (where a bin's pass@1 is 0, every pool "
+        "strategy scores 0 by construction): read them as where thinking longer helps, not as unbiased per-bin "
         "accuracies. A best point is named only where its interval (Wilson, within the bin) clears every "
         "other point's.</p>"
     )

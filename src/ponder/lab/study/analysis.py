@@ -158,9 +158,10 @@ def _pool_seconds(
     if timed:
         pool_decode = sum(pool.charges[i].seconds_recorded - float(pool.prompt_seconds[i]) for i in timed)
         k_decode = sum(timing.decode[(ids[i], k)] for i in timed)
-        ratio = k_decode / pool_decode if pool_decode > 0 else 1.0
-        method = f"batching curve measured on {len(timed)} problems (estimate)"
-        return prompt_time + ratio * np.maximum(charged - prompt_time, 0.0), method
+        if pool_decode > 0:
+            ratio = k_decode / pool_decode
+            method = f"batching curve measured on {len(timed)} problems (estimate)"
+            return prompt_time + ratio * np.maximum(charged - prompt_time, 0.0), method
     prompt = np.array([c.prompt_tokens for c in pool.charges])
     mean = pool.completion.mean(axis=1)
     whole = prompt + n * mean
@@ -337,10 +338,19 @@ def analyse(config: StudyConfig, store: StudyStore) -> dict[str, Any]:
     for model in config.models:
         mine = [c for (m, _, _), r in requests.items() if m == model for c in calls.get(r["id"], [])]
         rate = prompt_rate(mine)
-        if rate == 0.0:
+        if not mine:
+            notes.append(
+                f"{model}: this study was stored before its calls were; cached prompts add no seconds"
+            )
+        elif rate == 0.0:
             notes.append(
                 f"{model}: the engine reported no prompt timings, so cached prompt tokens add no seconds"
             )
+        if (
+            model.startswith("openai:")
+            and prices.load().token_cost(model.removeprefix("openai:"), 1, 0, 1) is None
+        ):
+            notes.append(f"{model}: dollars not counted (no price in PONDER_HOME/prices.toml): shown as 0")
         timing = load_timing(model, requests, calls, rate)
         if config.pool_size(model) > 0:
             pools[model] = load_pool(store, model, ids, requests, calls, rate)
@@ -439,18 +449,20 @@ def _headline(selection: list[Series]) -> dict[str, Any] | None:
     if not ours:
         return None
     limit = float(baseline.flops.mean())
-    affordable = [s for s in ours if float(s.flops.mean()) <= limit] if small != large else ours
+    # FLOPs unknown (no parameter count: all zero): no condition can be claimed on them.
+    affordable = [s for s in ours if float(s.flops.mean()) <= limit] if small != large and limit > 0 else ours
     best = max(affordable, key=lambda s: (float(s.values.mean()), -float(s.flops.mean())))
     chosen_among = len(affordable)
     z = intervals.bonferroni_z(chosen_among)
     diff = intervals.paired_difference(best.values, baseline.values, z)
-    ratio = float(best.flops.mean()) / max(limit, 1e-9)
+    ratio = float(best.flops.mean()) / limit if limit > 0 else None
+    cost = f"using {ratio:.2f}x its FLOPs" if ratio is not None else "FLOPs unknown"
     scores = (
         f"scores {100 * best.values.mean():.0f}% against {100 * baseline.values.mean():.0f}% for "
-        f"{_sentence_point(baseline)}, using {ratio:.2f}x its FLOPs: a difference of "
+        f"{_sentence_point(baseline)}, {cost}: a difference of "
         f"{100 * diff.estimate:+.1f} points (95% CI {100 * diff.low:+.1f} to {100 * diff.high:+.1f}"
     )
-    if small == large:
+    if small == large or limit <= 0:
         sentence = (
             f"{_sentence_point(best)}, the best of its {chosen_among} points, {scores}, "
             f"adjusted for choosing the best of {chosen_among})."
@@ -468,7 +480,9 @@ def _headline(selection: list[Series]) -> dict[str, Any] | None:
         "ci_high": diff.high,
         "ci_method": diff.method + (f", Bonferroni over {chosen_among}" if chosen_among > 1 else ""),
         "chosen_among": chosen_among,
-        "flops_condition": None if small == large else f"at no more FLOPs than {_sentence_point(baseline)}",
+        "flops_condition": (
+            None if small == large or limit <= 0 else f"at no more FLOPs than {_sentence_point(baseline)}"
+        ),
         "flops_ratio": ratio,
         "sentence": sentence,
     }

@@ -5,10 +5,12 @@ on one engine, problem after problem, so a request often finds its prompt in the
 `cot` run right after the pool, with the same prompt). What the engine did is stored as recorded;
 what a point is charged is derived here, and labelled so:
 
-1. An independent request (the first call of a request: one the strategy makes on its own) pays for
-   its whole prompt, uncached: its recorded cached tokens are charged as processed.
-2. Later calls of the same request (chunks of a large n, a strategy's own follow-up calls that
-   extend its own prefix) are charged as the engine charged them within that run.
+1. An independent request (the first engine request of a strategy's run: one it makes on its own)
+   pays for its whole prompt, uncached: its recorded cached tokens are charged as processed.
+2. Later engine requests of the same run (chunks of a large n, one request per sample where a server
+   refuses n, a strategy's own follow-up calls that extend its own prefix) are charged as the engine
+   charged them within that run. A pool budget k is charged one request's prompt (the first
+   request's), as an engine that takes n ≥ k would charge it.
 3. FLOPs follow tokens: 2 × parameters × tokens, the factor read off the recorded figures.
 4. Seconds add the cached prompt's processing time, at the engine's own prompt rate on this model
    (llama.cpp's `timings.prompt_ms` over the prompts it processed uncached); where the server
@@ -67,7 +69,12 @@ def charge(
     """The charged figures of one stored request (`calls` empty: a store older than calls, whose
     cached tokens are then all taken to come from outside the request)."""
     r = request
-    cached_first = float(calls[0]["cached_prompt_tokens"] if calls else r["cached_prompt_tokens"])
+    if calls:
+        cached_first = float(calls[0]["first_cached_prompt_tokens"])
+        prompt_first = float(calls[0]["first_prompt_tokens"])
+    else:
+        cached_first = float(r["cached_prompt_tokens"])
+        prompt_first = r["prompt_tokens"] / max(r["calls"], 1)
     uncached = r["prompt_tokens"] - r["cached_prompt_tokens"] + r["completion_tokens"]
     per_token = r["flops"] / uncached if uncached > 0 else 0.0
     seconds = r["wall_seconds"] + cached_first * rate
@@ -83,7 +90,7 @@ def charge(
         cost = seconds * per_second
     return Charge(
         completion_tokens=float(r["completion_tokens"]),
-        prompt_tokens=float(calls[0]["prompt_tokens"] if calls else r["prompt_tokens"] / max(r["calls"], 1)),
+        prompt_tokens=prompt_first,
         cached_first=cached_first,
         flops=r["flops"] + per_token * cached_first,
         flops_recorded=float(r["flops"]),

@@ -91,8 +91,13 @@ def open_study(config: StudyConfig, resume: bool) -> StudyStore:
         if stored is None:
             store.close()
             raise PonderError(f"{out} holds no study to resume (it stopped before it began): run it afresh")
+        for key, legacy in LEGACY_SETTINGS.items():
+            # A study stored before a setting existed ran without it: left at its default, the
+            # setting takes the value that study had.
+            if key not in stored and getattr(config, key) == StudyConfig.__dataclass_fields__[key].default:
+                setattr(config, key, legacy)
+        stored = {**LEGACY_SETTINGS, **stored}
         mine = config.identity()
-        stored = {**LEGACY_SETTINGS, **stored}  # a study stored before a setting existed ran without it
         if stored != mine:
             diff = sorted(k for k in set(stored or {}) | set(mine) if (stored or {}).get(k) != mine.get(k))
             store.close()

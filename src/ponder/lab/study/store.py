@@ -44,7 +44,8 @@ CREATE TABLE IF NOT EXISTS calls (
     role TEXT NOT NULL, n INTEGER NOT NULL,
     prompt_tokens INTEGER NOT NULL, cached_prompt_tokens INTEGER NOT NULL,
     completion_tokens INTEGER NOT NULL, wall_seconds REAL NOT NULL, prompt_seconds REAL NOT NULL,
-    flops REAL NOT NULL, cost_usd REAL NOT NULL,
+    flops REAL NOT NULL, cost_usd REAL NOT NULL, requests INTEGER NOT NULL,
+    first_prompt_tokens INTEGER NOT NULL, first_cached_prompt_tokens INTEGER NOT NULL,
     PRIMARY KEY (request_id, idx));
 CREATE TABLE IF NOT EXISTS verdicts (
     problem_id TEXT NOT NULL, answer TEXT NOT NULL, correct INTEGER NOT NULL,
@@ -137,12 +138,12 @@ class StudyStore:
                 ],
             )  # fmt: skip
             self.db.executemany(
-                "INSERT INTO calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         cur.lastrowid, i, c.role, c.n, c.usage.prompt_tokens, c.usage.cached_prompt_tokens,
                         c.usage.completion_tokens, c.usage.wall_seconds, c.prompt_seconds, c.usage.flops,
-                        c.usage.cost_usd,
+                        c.usage.cost_usd, c.requests, c.first_prompt_tokens, c.first_cached_prompt_tokens,
                     )
                     for i, c in enumerate(calls or [])
                 ],
