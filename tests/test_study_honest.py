@@ -99,6 +99,13 @@ def test_seconds_from_a_partial_batching_curve_say_they_are_estimates(tmp_path: 
     assert "estimate" in rows(none, "sc")[1]["seconds_method"]
     for r in summary["rows"] + none["rows"]:
         assert "mean_seconds" in r["derived"]
+    # The curve's estimate is near the seconds measured on every problem, and nearer than prorating.
+    measured = study("m", suite_file(tmp_path), strategies="sc", max_n=4, problems=6, timing_problems=6,
+                     out=str(tmp_path / "u"), backend_factory=caching)  # fmt: skip
+    truth = rows(measured, "sc")[1]["mean_seconds"]
+    curve, prorated = rows(summary, "sc")[1]["mean_seconds"], rows(none, "sc")[1]["mean_seconds"]
+    assert abs(curve - truth) < 0.2 * truth
+    assert abs(curve - truth) < abs(prorated - truth)
 
 
 def _series(values: list[float], flops: float, model: str = "a", strategy: str = "sc", k: int = 1) -> Series:
