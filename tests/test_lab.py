@@ -1,4 +1,4 @@
-"""Calibration's search, the intervals, and the GSM8K perturbation on the whole test split."""
+"""The intervals, and the GSM8K perturbation on the whole test split (calibration: test_calibrate.py)."""
 
 from __future__ import annotations
 
@@ -10,45 +10,11 @@ import numpy as np
 import pytest
 
 from ponder.lab import perturb as perturbation
-from ponder.lab.calibrate import calibrate
 from ponder.lab.perturb import Refusal, Twin, parse_steps, perturb, replay
 from ponder.lab.stats import paired_bootstrap_diff, wilson
 from ponder.tasks.static import gsm8k_gold
 
 GSM8K = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "gsm8k" / "test.jsonl"
-
-
-def fake_model(frontier: int, per_level: int = 20):  # type: ignore[no-untyped-def]
-    """A 'model' that is right at every level up to `frontier` and wrong above it."""
-    asked: list[int] = []
-
-    async def measure(level: int) -> tuple[int, int]:
-        asked.append(level)
-        return (per_level if level <= frontier else 0), per_level
-
-    return measure, asked
-
-
-@pytest.mark.parametrize("frontier", [1, 2, 3, 7, 12, 50, 513])
-async def test_calibration_finds_the_crossing(frontier: int) -> None:
-    measure, asked = fake_model(frontier)
-    result = await calibrate("f", "m", measure)
-    assert result.level == frontier
-    assert result.interval_low == frontier and result.interval_high == frontier + 1
-    assert len(asked) == len(set(asked))  # no level measured twice
-    assert len(asked) <= 2 * (frontier.bit_length() + 1) + 1
-
-
-async def test_calibration_below_50_at_level_one() -> None:
-    measure, asked = fake_model(0)
-    result = await calibrate("f", "m", measure)
-    assert result.level is None and asked == [1] and "below 50%" in result.note
-
-
-async def test_calibration_cap() -> None:
-    measure, _ = fake_model(10**6)
-    result = await calibrate("f", "m", measure, max_level=64)
-    assert result.level == 64 and "cap" in result.note
 
 
 def test_wilson_and_bootstrap() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ponder import PonderError
-from ponder.tasks import load, parse_suite
+from ponder.tasks import Item, load, parse_suite
 from ponder.tasks.static import gsm8k_gold
 
 GSM8K = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "gsm8k" / "test.jsonl"
@@ -112,6 +112,37 @@ def test_frontier_needs_a_calibration() -> None:
     assert {i.level for i in load("arithmetic@frontier", problems=3, model="smollm2-135m")} == {3}
 
 
+@pytest.mark.parametrize("name", ["code", "counting"])
+def test_a_frontier_study_never_scores_the_calibration_items(name: str) -> None:
+    """At level 1 the item space is small: the seed offset alone let calibration items into the
+    study. The calibration record keeps the hashes of every item it measured; the study skips them."""
+    from ponder.cli.tasks import CALIBRATION_SEED_OFFSET
+    from ponder.store import open_store
+    from ponder.tasks import generate
+    from ponder.tasks.seeds import content_hash
+
+    def hashes(items: list[Item]) -> set[str]:
+        return {content_hash(i.family, i.question) for i in items}
+
+    # what `ponder tasks calibrate NAME` measures at level 1 when the crossing lies near it
+    calibration = hashes(generate.items(name, 1, 30, seed=CALIBRATION_SEED_OFFSET))
+    assert hashes(generate.items(name, 1, 20)) & calibration  # the overlap the seed offset left
+    store = open_store()
+    store.save_calibration(name, "m", 1, 1, 2, {"item_hashes": sorted(calibration)})
+    store.close()
+    study = load(f"{name}@frontier", problems=20, model="m")
+    assert len(study) == 20 and {i.level for i in study} == {1}
+    assert not hashes(study) & calibration
+    assert len({i.id for i in study}) == 20
+    generate._CACHE.clear()  # ids and items are a function of (suite, seed, exclusions), not of the cache
+    again = load(f"{name}@frontier", problems=20, model="m")
+    assert [(i.id, i.question) for i in again] == [(i.id, i.question) for i in study]
+    # the same level named outright is the sequence as it always was, with its usual ids
+    plain = load(f"{name}@1", problems=20)
+    assert [i.id for i in plain] == [f"{name}-L1-public-s0-{k}" for k in range(20)]
+    assert not {i.id for i in plain} & {i.id for i in study}
+
+
 def test_tasks_list_and_show_json() -> None:
     families = json.loads(ponder("tasks", "list", "--json").stdout)["families"]
     assert len([f for f in families if f["kind"] == "procedural"]) >= 7
@@ -140,6 +171,7 @@ def test_the_private_secret_is_made_once_and_never_shown(isolated_home: Path) ->
         (["tasks", "show", "lists@1", "--split", "secret"], "unknown split"),
         (["tasks", "show", "lists@1", "--n", "0"], "at least 1"),
         (["tasks", "calibrate", "gsm8k", "-m", "smollm2-135m"], "unknown task family"),
+        (["tasks", "calibrate", "lists", "-m", "smollm2-135m", "--budget", "3"], "--budget must be at least"),
         (["tasks", "saturation", "lists@1+knights@1", "-m", "smollm2-135m"], "one FAMILY@LEVEL"),
         (["tasks", "contamination", "lists@1", "-m", "smollm2-135m"], "one gsm8k:PATH"),
     ],
@@ -165,6 +197,9 @@ def test_calibrate_and_probes_run_on_the_real_model(smol_path: Path) -> None:
         ).stdout
     )
     assert cal["family"] == "arithmetic" and "1" in {str(k) for k in cal["measured"]}
+    assert cal["items"] == sum(m["total"] for m in cal["measured"].values()) == cal["budget"] == 12
+    assert all({"correct", "total", "accuracy", "low", "high"} <= set(m) for m in cal["measured"].values())
+    assert "profile likelihood" in cal["method"] and {"crossing", "low", "high", "a", "b"} <= set(cal["fit"])
     if cal["level"] is None:
         assert "below 50%" in cal["note"]
     sat = json.loads(

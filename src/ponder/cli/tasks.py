@@ -14,8 +14,8 @@ from ponder.errors import PonderError
 from ponder.models.catalog import DEFAULT_MODEL
 from ponder.tasks import FAMILIES, load
 
-# Calibration draws its items under another seed, so a study at FAMILY@frontier with the same --seed
-# never scores the very items its frontier was measured on.
+# Calibration draws its items under another seed; where a level's item space is small the two
+# sequences still meet, so the calibration also stores its items' hashes and the study skips them.
 CALIBRATION_SEED_OFFSET = 1_000_003
 
 app = typer.Typer(
@@ -96,38 +96,60 @@ def show(
 def calibrate(
     family: Annotated[str, typer.Argument(help="A procedural family.")],
     model: ModelOpt = DEFAULT_MODEL,
-    problems: Annotated[int, typer.Option(help="Problems per measured level.")] = 10,
+    problems: Annotated[int, typer.Option(help="Problems per level while bracketing.")] = 10,
+    budget: Annotated[
+        int | None,
+        typer.Option(
+            help="Problems in all; the rest after bracketing go near the crossing. [default: 6 × problems]"
+        ),
+    ] = None,
     max_tokens: Annotated[int, typer.Option(help="Most tokens per answer.")] = 384,
     seed: SeedOpt = 0,
     json_out: JsonOpt = False,
 ) -> None:
     """Find the level where the model's greedy accuracy crosses 50%, and store it for FAMILY@frontier."""
+    from ponder.lab.calibrate import BUDGET_PER_PROBLEM
     from ponder.lab.calibrate import calibrate as run_calibration
     from ponder.lab.evaluate import Evaluator
     from ponder.store import open_store
+    from ponder.store.db import CALIBRATION_ITEMS
     from ponder.tasks.generate import items as family_items
+    from ponder.tasks.seeds import content_hash
 
     if family not in FAMILIES:
         raise PonderError(f"unknown task family '{family}': use one of {', '.join(FAMILIES)}")
     if problems < 1:
         raise PonderError("--problems must be at least 1")
+    budget = BUDGET_PER_PROBLEM * problems if budget is None else budget
+    if budget < problems:
+        raise PonderError(
+            f"--budget must be at least --problems ({problems}): it counts every problem measured"
+        )
     evaluator = Evaluator.open(model, "cot", max_tokens=max_tokens, temperature=0.0, seed=seed)
+    measured: set[str] = set()  # content hashes: the study at FAMILY@frontier skips these items
 
-    async def measure(level: int) -> tuple[int, int]:
-        with Progress(console=console, disable=json_out, transient=True) as bar:
-            task = bar.add_task(f"{family}@{level}", total=problems)
-            items = family_items(family, level, problems, seed=seed + CALIBRATION_SEED_OFFSET)
-            verdicts = await evaluator.judge(items, lambda: bar.advance(task))
+    bar = Progress(console=console, disable=json_out, transient=True)
+    task = bar.add_task(f"calibrating {family}", total=budget)
+
+    async def measure(level: int, count: int, offset: int) -> tuple[int, int]:
+        # Items offset … offset+count−1 of the level's calibration sequence: more items at a level
+        # are new ones.
+        items = family_items(family, level, offset + count, seed=seed + CALIBRATION_SEED_OFFSET)[offset:]
+        measured.update(content_hash(family, i.question) for i in items)
+        bar.update(task, description=f"calibrating {family}@{level}")
+        verdicts = await evaluator.judge(items, lambda: bar.advance(task))
         return sum(v.correct for v in verdicts), len(verdicts)
 
     try:
-        result = asyncio.run(run_calibration(family, model, measure))
+        with bar:
+            result = asyncio.run(run_calibration(family, model, measure, problems=problems, budget=budget))
     finally:
         evaluator.close()
+    details = result.to_dict() | {CALIBRATION_ITEMS: sorted(measured)}
     store = open_store()
     try:
         store.save_calibration(
-            family, model, result.level, result.interval_low, result.interval_high, result.to_dict()
+            family, model, result.level, result.interval_low, result.interval_high, details
         )
     finally:
         store.close()
@@ -139,16 +161,22 @@ def calibrate(
             f"level {level}: {int(m['correct'])}/{int(m['total'])} "
             f"({100 * m['accuracy']:.0f}%, 95% CI {100 * m['low']:.0f}–{100 * m['high']:.0f}%)"
         )
-    if result.level is None:
-        console.print(f"[yellow]{result.note}[/yellow]: no frontier stored")
-    else:
-        top = max(result.measured)
-        high = str(result.interval_high) if result.interval_high is not None else f"beyond {top}"
+    fit = result.fit
+    if fit is not None:
+        low = f"{fit.low:.2f}" if fit.low is not None else "unbounded below"
+        high = f"{fit.high:.2f}" if fit.high is not None else "unbounded above"
         console.print(
-            f"[bold]frontier of {model} on {family}: level {result.level}[/bold] "
-            f"(levels {result.interval_low} to {high} cannot be told apart from the crossing "
-            f"with {problems} problems a level); "
-            f"{family}@frontier now means level {result.level}"
+            f"crossing (fitted accuracy 50%): level {fit.crossing:.2f}, 95% CI {low} to {high} "
+            f"({result.method}; {result.items} problems)",
+            highlight=False,
+        )
+    if result.level is None:
+        console.print(f"[yellow]{esc(result.note)}[/yellow]: no frontier")
+    else:
+        console.print(
+            f"[bold]frontier of {esc(model)} on {family}: level {result.level}[/bold] "
+            f"(the floor of the crossing); {family}@frontier now means level {result.level}, "
+            f"and a study there never scores the {len(measured)} problems calibration measured"
         )
 
 

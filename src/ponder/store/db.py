@@ -16,6 +16,7 @@ from ponder.store.migrations import migrate
 from ponder.types import Result, Usage
 
 _USAGE = tuple(Usage().to_dict())
+CALIBRATION_ITEMS = "item_hashes"  # the key, in a calibration's details, of its items' content hashes
 
 
 @dataclass
@@ -107,6 +108,8 @@ class Store:
         high: int | None,
         details: dict[str, Any],
     ) -> None:
+        """`details` is stored as JSON; its `item_hashes` (CALIBRATION_ITEMS), the content hashes of
+        every item the calibration measured, are what a FAMILY@frontier study skips."""
         with self.db:
             self.db.execute(
                 "INSERT INTO calibrations (created_at, family, model, level, interval_low, interval_high,"
@@ -130,6 +133,20 @@ class Store:
             (model,),
         )
         return {r["family"]: r["level"] for r in rows}
+
+    def calibration_items(self, model: str) -> dict[str, frozenset[str]]:
+        """family → content hashes of the items its latest calibration for `model` measured (none for
+        a calibration stored before they were kept)."""
+        rows = self.db.execute(
+            "SELECT family, details FROM calibrations c WHERE model = ? AND id = "
+            "(SELECT max(id) FROM calibrations WHERE family = c.family AND model = c.model)",
+            (model,),
+        )
+        out = {}
+        for r in rows:
+            hashes = json.loads(r["details"]).get(CALIBRATION_ITEMS, [])
+            out[r["family"]] = frozenset(h for h in hashes if isinstance(h, str))
+        return out
 
 
 def open_store(path: Path | None = None) -> Store:

