@@ -42,7 +42,7 @@ run: $(STAMP) sysdeps
 	  $(BIN)/ponder study --model $(MODEL) --suite $(FAMILY)@frontier --strategies cot,sc,bon,coverage \
 	    --max-n 8 --problems $(PROBLEMS) --max-tokens $(TOKENS) --out $(OUT) --resume; \
 	else \
-	  $(BIN)/ponder tasks calibrate $(FAMILY) --model $(MODEL) --problems 5 --max-tokens $(TOKENS) && \
+	  $(BIN)/ponder tasks calibrate $(FAMILY) --model $(MODEL) --problems 5 --budget 20 --max-tokens $(TOKENS) && \
 	  $(BIN)/ponder study --model $(MODEL) --suite $(FAMILY)@frontier --strategies cot,sc,bon,coverage \
 	    --max-n 8 --problems $(PROBLEMS) --max-tokens $(TOKENS) --out $(OUT); \
 	fi
