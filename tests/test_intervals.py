@@ -157,3 +157,13 @@ def test_bonferroni_widens_and_wilson_is_wilson() -> None:
     assert bonferroni_z(4) > bonferroni_z(2) > bonferroni_z(1)
     i = wilson(20, 20)
     assert i.low == pytest.approx(0.8389, abs=1e-4) and i.high == 1.0
+
+
+def test_rounding_above_one_is_a_probability_of_one() -> None:
+    """pass@k and bon@k sum products of ratios: 1 + 2e-16 happens, and once stopped a real study."""
+    i = mean_interval([1.0 + 2e-16] * 19 + [0.5])
+    assert 0 < i.low < i.estimate <= 1.0 and i.high <= 1.0
+    d = paired_difference([1.0 + 2e-16] * 20, [0.0] * 20)
+    assert d.high <= 1.0
+    with pytest.raises(ValueError):
+        mean_interval([1.1, 0.5])

@@ -76,9 +76,10 @@ def _values(values: npt.ArrayLike) -> npt.NDArray[np.float64]:
     x = np.asarray(values, dtype=np.float64).reshape(-1)
     if x.size == 0:
         raise ValueError("need at least one problem")
-    if not np.all(np.isfinite(x)) or x.min() < 0 or x.max() > 1:
+    # Estimators sum products of ratios: 1 + 2e-16 is a probability of 1, not an error.
+    if not np.all(np.isfinite(x)) or x.min() < -1e-9 or x.max() > 1 + 1e-9:
         raise ValueError("values must lie in [0, 1]")
-    return x
+    return np.clip(x, 0.0, 1.0)
 
 
 def is_binary(values: npt.ArrayLike) -> bool:
