@@ -248,14 +248,17 @@ def difficulty(summary: dict[str, Any]) -> str:
             ]
             cells += [_pct(b["accuracy"][n]) for n in names]
             body.append(cells)
-            classes.append(["", "", "", "best"] + ["best" if n == best else "" for n in names])
+            clear = b.get("best_strategy") is not None
+            classes.append(
+                ["", "", "", "best" if clear else ""] + ["best" if n == best else "" for n in names]
+            )
         head = ["difficulty (hardest first)", "problems", "pass@1", "best", *names]
         out.append(f"<h3>{escape(model)}</h3>" + _table(head, body, classes))
     if not out:
         return "<p>No pool: difficulty bins need sampled strategies.</p>"
     sizes = sorted({b["problems"] for bins in summary["difficulty"].values() for b in bins})
     caveat = (
-        f'<p class="sub">Problems binned by pass@1 into quintiles ({"–".join(map(str, sizes[:1] + sizes[-1:]))} '
+        f'<p class="sub">Problems binned by pass@1 into quintiles ({"–".join(map(str, sorted({sizes[0], sizes[-1]})))} '
         "problems a bin). The bins are computed from the same pool they score, so the pool strategies' "
         "accuracies within a bin are biased by the binning itself (where a bin's pass@1 is 0, every pool "
         "strategy scores 0 by construction): read them as where thinking longer helps, not as unbiased per-bin "
