@@ -236,3 +236,22 @@ def test_a_study_stored_before_timing_requests_resumes_with_its_flags(tmp_path: 
     again = study("m", suite_file(tmp_path), strategies="cot,sc", max_n=2, problems=3,
                   out=str(out), backend_factory=seeded, resume=True)  # fmt: skip
     assert again["rows"]
+
+
+def test_a_bin_names_a_best_point_only_where_its_interval_clears_the_others() -> None:
+    from ponder.lab.study.analysis import Pool, _difficulty
+
+    problems = 100  # 20 a bin: enough for an interval to clear another's
+    correct = np.zeros((problems, 4), dtype=bool)
+    correct[:, 0] = np.arange(problems) % 2 == 0  # pass@1 spreads the problems over the bins
+    zeros, flat = np.zeros((problems, 4)), np.zeros(problems)
+    pool = Pool(correct=correct, labels=zeros.astype(np.int64), scores=zeros, valid=zeros == 0,
+                completion=zeros, truncated=flat, charges=[], prompt_seconds=flat)  # fmt: skip
+    always = _series([1.0] * problems, 10.0, "m", "sc", 4)
+    never = _series([0.0] * problems, 1.0, "m", "cot", 1)
+    close = _series([1.0] * (problems - 1) + [0.0], 5.0, "m", "sc", 2)
+    clear = _difficulty({"m": pool}, [always, never])["m"]
+    assert all(b["best_strategy"] == "sc" and b["best_budget"] == 4 for b in clear)
+    tied = _difficulty({"m": pool}, [always, never, close])["m"]
+    assert all(b["best_strategy"] is None for b in tied)  # sc@4 and sc@2 cannot be told apart
+    assert all(b["ci_low"]["sc@4"] < 1.0 for b in tied)
