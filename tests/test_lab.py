@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,9 +11,9 @@ import pytest
 from ponder.lab import perturb as perturbation
 from ponder.lab.perturb import Refusal, Twin, parse_steps, perturb, replay
 from ponder.lab.stats import paired_bootstrap_diff, wilson
-from ponder.tasks.static import gsm8k_gold
+from ponder.tasks.static import GSM8K_TEST, gsm8k_gold
 
-GSM8K = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "gsm8k" / "test.jsonl"
+GSM8K = GSM8K_TEST  # the copy shipped in the package
 
 
 def test_wilson_and_bootstrap() -> None:
@@ -29,7 +28,7 @@ def test_wilson_and_bootstrap() -> None:
 
 
 def rows() -> list[dict[str, str]]:
-    return [json.loads(line) for line in GSM8K.read_text().splitlines() if line.strip()]
+    return [json.loads(line) for line in GSM8K.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def test_every_replayable_solution_reproduces_its_answer_before_any_change() -> None:

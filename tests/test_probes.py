@@ -16,7 +16,6 @@ import sys
 from collections import Counter
 from fractions import Fraction
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,9 +35,9 @@ from ponder.lab.probes import (
 )
 from ponder.lab.stats import wilson
 from ponder.tasks.base import Item
-from ponder.tasks.static import gsm8k
+from ponder.tasks.static import GSM8K_TEST, gsm8k
 
-GSM8K = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "gsm8k" / "test.jsonl"
+GSM8K = GSM8K_TEST  # the copy shipped in the package
 
 
 class PerfectEvaluator:
@@ -138,7 +137,7 @@ def test_verdict_needs_a_clear_difference_beyond_the_control() -> None:
 
 
 async def test_contamination_reports_twin_against_twin() -> None:
-    items = gsm8k(GSM8K)[:60]
+    items = gsm8k()[:60]
     memorised = {item.question for item in items}
     evaluator = PerfectEvaluator(lambda item: item.question in memorised)
     result = await contamination(evaluator, items)  # type: ignore[arg-type]
@@ -217,7 +216,7 @@ def rewritten(question: str, changed: dict[str, str]) -> str:
 
 @cache
 def all_twins() -> tuple[int, dict[str, tuple[list[tuple[Item, Item]], dict[str, int]]]]:
-    items = gsm8k(GSM8K)
+    items = gsm8k()
     return len(items), {"A": twins(items, 0), "B": twins(items, 0, "control")}
 
 
@@ -286,7 +285,10 @@ WRONG_BEFORE = {
 
 
 def test_twins_with_a_silently_derived_number_are_refused() -> None:
-    rows = {f"gsm8k-{i}": json.loads(line) for i, line in enumerate(GSM8K.read_text().splitlines())}
+    rows = {
+        f"gsm8k-{i}": json.loads(line)
+        for i, line in enumerate(GSM8K.read_text(encoding="utf-8").splitlines())
+    }
     kinds = Counter()
     for item_id in WRONG_BEFORE:
         row = rows[item_id]

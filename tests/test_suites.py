@@ -13,9 +13,9 @@ import pytest
 
 from ponder import PonderError
 from ponder.tasks import Item, load, parse_suite
-from ponder.tasks.static import gsm8k_gold
+from ponder.tasks.static import GSM8K_TEST, gsm8k_gold
 
-GSM8K = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "gsm8k" / "test.jsonl"
+GSM8K = GSM8K_TEST  # the copy shipped in the package
 
 
 def ponder(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -29,12 +29,13 @@ def ponder(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 def test_grammar() -> None:
     parts = parse_suite(
-        f"arithmetic@3+knights@frontier+gsm8k:{GSM8K}+jsonl:x.jsonl:question=prompt:check=exact"
+        "arithmetic@3+knights@frontier+gsm8k+gsm8k:x/t.jsonl+jsonl:x.jsonl:question=prompt:check=exact"
     )
     assert [str(p) for p in parts] == [
         "arithmetic@3",
         "knights@frontier",
-        f"gsm8k:{GSM8K}",
+        "gsm8k",
+        "gsm8k:x/t.jsonl",
         "jsonl:x.jsonl:check=exact:question=prompt",
     ]
 
@@ -63,14 +64,41 @@ def test_mixes_are_round_robin() -> None:
 
 
 def test_gsm8k_is_shuffled_by_seed() -> None:
-    a = load(f"gsm8k:{GSM8K}", problems=20, seed=1)
-    b = load(f"gsm8k:{GSM8K}", problems=20, seed=2)
-    assert a == load(f"gsm8k:{GSM8K}", problems=20, seed=1)
+    a = load("gsm8k", problems=20, seed=1)
+    b = load("gsm8k", problems=20, seed=2)
+    assert a == load("gsm8k", problems=20, seed=1)
     assert [i.id for i in a] != [i.id for i in b]
     assert all(i.answer.lstrip("-").replace(".", "").isdigit() for i in a)
     assert gsm8k_gold("so #### 1,234") == "1234"
     with pytest.raises(PonderError, match="no private split"):
-        load(f"gsm8k:{GSM8K}", problems=2, split="private")
+        load("gsm8k", problems=2, split="private")
+
+
+def test_gsm8k_ships_in_the_package_and_a_path_reads_another_copy(tmp_path: Path) -> None:
+    shipped = load("gsm8k", problems=2000)
+    assert len(shipped) == 1319 and {i.family for i in shipped} == {"gsm8k"}
+    folder = Path(str(GSM8K_TEST)).parent
+    assert "MIT License" in (folder / "LICENSE").read_text(encoding="utf-8")
+    assert "3101c7d5072418e28b9008a6636bde82a006892c" in (folder / "README.md").read_text(encoding="utf-8")
+    other = tmp_path / "two.jsonl"
+    other.write_text(
+        '{"question": "1+1?", "answer": "so #### 2"}\n{"question": "2+2?", "answer": "#### 4"}\n'
+    )
+    assert sorted(i.answer for i in load(f"gsm8k:{other}", problems=5)) == ["2", "4"]
+
+
+def test_nothing_reads_project_data_from_above_the_repository() -> None:
+    root = Path(__file__).resolve().parent.parent
+    above = ("parents" + "[2]", ".." + "/shared", "shared" + "/benchmarks")
+    offenders = [
+        f"{path.relative_to(root)}: {needle}"
+        for folder in ("src", "tests", "studies")
+        for path in sorted((root / folder).rglob("*"))
+        if path.suffix in (".py", ".toml")
+        for needle in above
+        if needle in path.read_text(encoding="utf-8")
+    ]
+    assert offenders == []
 
 
 def test_jsonl_fields_and_checks(tmp_path: Path) -> None:
@@ -173,7 +201,7 @@ def test_the_private_secret_is_made_once_and_never_shown(isolated_home: Path) ->
         (["tasks", "calibrate", "gsm8k", "-m", "smollm2-135m"], "unknown task family"),
         (["tasks", "calibrate", "lists", "-m", "smollm2-135m", "--budget", "3"], "--budget must be at least"),
         (["tasks", "saturation", "lists@1+knights@1", "-m", "smollm2-135m"], "one FAMILY@LEVEL"),
-        (["tasks", "contamination", "lists@1", "-m", "smollm2-135m"], "one gsm8k:PATH"),
+        (["tasks", "contamination", "lists@1", "-m", "smollm2-135m"], "one gsm8k or gsm8k:PATH"),
     ],
 )
 def test_tasks_bad_input(args: list[str], fragment: str) -> None:
@@ -223,7 +251,7 @@ def test_calibrate_and_probes_run_on_the_real_model(smol_path: Path) -> None:
         ponder(
             "tasks",
             "contamination",
-            f"gsm8k:{GSM8K}",
+            "gsm8k",
             "-m",
             "smollm2-135m",
             "--problems",

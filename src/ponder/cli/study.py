@@ -15,9 +15,7 @@ from ponder.errors import PonderError
 
 def study(
     model: Annotated[str | None, typer.Option("--model", "-m", help="Models, comma-separated.")] = None,
-    suite: Annotated[
-        str | None, typer.Option(help="Suite spec, e.g. arithmetic@frontier or gsm8k:PATH.")
-    ] = None,
+    suite: Annotated[str | None, typer.Option(help="Suite spec, e.g. arithmetic@frontier or gsm8k.")] = None,
     strategies: Annotated[
         str | None, typer.Option(help="Strategy specs, comma-separated (default cot,sc,bon,coverage).")
     ] = None,

@@ -29,7 +29,7 @@ STATIC = [
     {
         "name": "gsm8k",
         "kind": "static",
-        "description": "GSM8K from a local JSONL file (gsm8k:PATH)",
+        "description": "GSM8K's test split, shipped with ponder (gsm8k), or another copy (gsm8k:PATH)",
         "answer_format": "number",
     },
     {
@@ -73,7 +73,7 @@ def list_families(json_out: JsonOpt = False) -> None:
 
 @app.command("show")
 def show(
-    suite: Annotated[str, typer.Argument(help="A suite spec, e.g. arithmetic@3 or gsm8k:PATH.")],
+    suite: Annotated[str, typer.Argument(help="A suite spec, e.g. arithmetic@3 or gsm8k.")],
     split: Annotated[str, typer.Option(help="public or private.")] = "public",
     n: Annotated[int, typer.Option("--n", help="How many problems.")] = 5,
     seed: SeedOpt = 0,
@@ -238,7 +238,7 @@ def saturation(
 
 @app.command("contamination")
 def contamination(
-    suite: Annotated[str, typer.Argument(help="gsm8k:PATH.")],
+    suite: Annotated[str, typer.Argument(help="gsm8k, or gsm8k:PATH for another copy.")],
     model: ModelOpt = DEFAULT_MODEL,
     problems: Annotated[int, typer.Option(help="Items to probe (before perturbation).")] = 20,
     strategy: Annotated[str, typer.Option("--strategy", "-s", help="Strategy spec.")] = "cot",
@@ -253,7 +253,7 @@ def contamination(
 
     parts = parse_suite(suite)
     if len(parts) != 1 or parts[0].kind != "gsm8k":
-        raise PonderError("contamination takes one gsm8k:PATH suite")
+        raise PonderError("contamination takes one gsm8k or gsm8k:PATH suite")
     items = load(suite, problems, seed=seed)
     evaluator = Evaluator.open(model, strategy, max_tokens=max_tokens, seed=seed)
     try:

