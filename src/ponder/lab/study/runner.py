@@ -28,7 +28,6 @@ from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
-    Progress,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -44,6 +43,7 @@ from ponder.ledger import Ledger
 from ponder.models import prices
 from ponder.models.resolve import ModelRef
 from ponder.models.resolve import parse as parse_model
+from ponder.progress import Progress
 from ponder.specs import Spec
 from ponder.strategies import Context, build, prompts
 from ponder.tasks import correct, load
