@@ -5,19 +5,23 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
+import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from ponder import PonderError
-from ponder.sandbox import Limits, isolation, run_code
+from ponder.sandbox import Limits, SandboxResult, isolation, run_code
 
 FAST = Limits(timeout=3.0)
+THROWAWAY_UID = 2_000_000 + os.getpid() % 1000  # no account: the unprivileged path's user, as root
+Sandbox = Callable[..., SandboxResult]
 
 
 def processes_with(token: str) -> list[int]:
@@ -32,65 +36,138 @@ def processes_with(token: str) -> list[int]:
     return found
 
 
-def sandbox_processes() -> list[int]:
-    """Processes running as one of the sandbox's uids (200000 and up)."""
+def sandbox_processes(workroot: Path) -> list[int]:
+    """This test process's sandboxed processes: those running as its uids (the root path's, from
+    `run._uid`, and the throwaway user), or, for a caller's own unprivileged runs, its bwrap (whose
+    command line names `workroot`) and runners. Other ponder runs on the machine are not counted."""
+    first = 200_000 + (os.getpid() % 10_000) * 100
+    mine = {*range(first, first + 100), THROWAWAY_UID}
     found = []
     for pid in os.listdir("/proc"):
-        if pid.isdigit():
+        if pid.isdigit() and int(pid) != os.getpid():
             try:
                 status = Path(f"/proc/{pid}/status").read_text()
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
             except OSError:
                 continue
             uid = int(status.split("Uid:")[1].split()[0])
-            if uid >= 200_000:
-                found.append(pid)
+            own = uid == os.getuid() != 0 and b"# ponder-sandbox runner" in cmdline
+            if uid in mine or str(workroot).encode() in cmdline or own:
+                found.append(int(pid))
     return found
 
 
+@pytest.fixture(params=["root", "unprivileged"])
+def mode(request: pytest.FixtureRequest) -> str:
+    """The sandbox's path: `root` (a dropped uid per run) or `unprivileged` (a user namespace)."""
+    if request.param == "root" and os.geteuid() != 0:
+        pytest.skip("the root path (a dropped uid per run) needs the suite to run as root")
+    if request.param == "unprivileged" and os.geteuid() == 0 and shutil.which("setpriv") is None:
+        pytest.skip("setpriv (util-linux) is needed to start the unprivileged path from root")
+    return str(request.param)
+
+
 @pytest.fixture()
-def host_tmp(tmp_path: Path) -> Iterator[Path]:
-    before = set(os.listdir("/tmp"))
+def sandbox(mode: str) -> Sandbox:
+    """`run_code` on `mode`'s path. As root the unprivileged path starts bwrap with a throwaway
+    uid's credentials (through setpriv); as anyone else it is the caller's own path."""
+    if mode == "root" or os.geteuid() != 0:
+        return run_code
+
+    def unprivileged(program: str, tests: str = "", limits: Limits | None = None) -> SandboxResult:
+        return run_code(program, tests, limits, as_user=THROWAWAY_UID)
+
+    return unprivileged
+
+
+@pytest.fixture()
+def host_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A host directory for the attacks; afterwards no sandbox process is left and no sandbox
+    directory leaked (runs make theirs in a temporary root of this test's own, which the
+    throwaway user can walk through)."""
+    workroot = Path(tempfile.mkdtemp(prefix="ponder-test-runs-"))
+    workroot.chmod(0o711)
+    monkeypatch.setattr(tempfile, "tempdir", str(workroot))
     yield tmp_path
-    time.sleep(0.2)
-    assert not sandbox_processes(), "a sandboxed process outlived its run"
-    leaked = {n for n in set(os.listdir("/tmp")) - before if n.startswith("ponder-sandbox")}
+    deadline = time.monotonic() + 3  # the kernel tears a PID namespace down asynchronously
+    while sandbox_processes(workroot) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not sandbox_processes(workroot), "a sandboxed process outlived its run"
+    leaked = os.listdir(workroot)
+    shutil.rmtree(workroot, ignore_errors=True)
     assert not leaked, leaked
 
 
-def test_honest_code_passes(host_tmp: Path) -> None:
+def test_honest_code_passes(sandbox: Sandbox, host_tmp: Path) -> None:
     program = "def add(a, b):\n    return a + b\nprint('hello')\n"
-    result = run_code(program, "assert add(2, 3) == 5\nassert add(-1, 1) == 0\n")
+    result = sandbox(program, "assert add(2, 3) == 5\nassert add(-1, 1) == 0\n")
     assert result.status == "passed" and result.stdout == "hello\n"
-    assert run_code(program, "assert add(2, 2) == 5").status == "failed"
-    assert run_code("def add(a, b) return", "").status == "error"
-    assert run_code("raise SystemExit(0)", "").status == "error"  # leaving before the tests is no pass
+    assert sandbox(program, "assert add(2, 2) == 5").status == "failed"
+    assert sandbox("def add(a, b) return", "").status == "error"
+    assert sandbox("raise SystemExit(0)", "").status == "error"  # leaving before the tests is no pass
 
 
-def test_the_tests_see_the_programs_definitions(host_tmp: Path) -> None:
+def test_the_tests_see_the_programs_definitions(sandbox: Sandbox, host_tmp: Path) -> None:
     program = "def candidate(x):\n    return x * 2\n"
     tests = "def check(f):\n    assert f(3) == 6\ncheck(candidate)\n"
-    assert run_code(program, tests).status == "passed"
+    assert sandbox(program, tests).status == "passed"
 
 
-def test_fork_bomb(host_tmp: Path) -> None:
+def test_fork_bomb(sandbox: Sandbox, host_tmp: Path) -> None:
     bomb = "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n"
     started = time.monotonic()
-    result = run_code(bomb, "", FAST)
+    result = sandbox(bomb, "", FAST)
     assert result.status == "timeout"
     assert time.monotonic() - started < FAST.timeout + 5
 
 
-def test_endless_loop(host_tmp: Path) -> None:
-    result = run_code("while True:\n    pass\n", "", Limits(timeout=1.5))
+def test_the_process_limit_leaves_the_run_its_allowance(mode: str, sandbox: Sandbox, host_tmp: Path) -> None:
+    """Unprivileged, RLIMIT_NPROC counts the user's other processes too: with 20 already running, a
+    run still gets its 16, and no more."""
+    import subprocess
+
+    sleepers = []
+    if mode == "unprivileged":
+        user = []
+        if os.geteuid() == 0:
+            user = ["setpriv", f"--reuid={THROWAWAY_UID}", f"--regid={THROWAWAY_UID}", "--clear-groups"]
+        sleepers = [subprocess.Popen([*user, "sleep", "30"]) for _ in range(20)]
+    forker = """
+import os, time
+children = 0
+for _ in range(40):
+    try:
+        pid = os.fork()
+    except OSError:
+        break
+    if pid == 0:
+        time.sleep(2)
+        os._exit(0)
+    children += 1
+print("children", children)
+"""
+    try:
+        result = sandbox(forker, "", FAST)
+    finally:
+        for p in sleepers:
+            p.kill()
+            p.wait()
+    assert result.status == "passed", result.stderr
+    children = int(result.stdout.split()[1])
+    assert 12 <= children <= Limits().processes, children
+
+
+def test_endless_loop(sandbox: Sandbox, host_tmp: Path) -> None:
+    result = sandbox("while True:\n    pass\n", "", Limits(timeout=1.5))
     assert result.status == "timeout" and result.seconds < 4
 
 
-def test_memory_hog(host_tmp: Path) -> None:
+def test_memory_hog(sandbox: Sandbox, host_tmp: Path) -> None:
     hog = "chunks = []\nwhile True:\n    chunks.append(bytearray(50_000_000))\n"
-    assert run_code(hog, "", Limits(timeout=10, memory_mb=256)).status == "memory"
+    assert sandbox(hog, "", Limits(timeout=10, memory_mb=256)).status == "memory"
 
 
-def test_writing_and_deleting_outside_its_directory(host_tmp: Path) -> None:
+def test_writing_and_deleting_outside_its_directory(sandbox: Sandbox, host_tmp: Path) -> None:
     canary = host_tmp / "canary.txt"
     canary.write_text("host data")
     attack = f"""
@@ -112,7 +189,7 @@ for action in (
 open("mine.txt", "w").write("its own directory is writable")
 print(outcomes)
 """
-    result = run_code(attack, "", FAST)
+    result = sandbox(attack, "", FAST)
     assert result.status == "passed", result.stderr
     assert "done" not in result.stdout
     assert canary.read_text() == "host data"
@@ -120,7 +197,9 @@ print(outcomes)
     assert Path("/usr/lib/os-release").exists()
 
 
-def test_reading_host_files_and_the_parents_secrets(host_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_reading_host_files_and_the_parents_secrets(
+    sandbox: Sandbox, host_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     secret = f"s3cret-{uuid.uuid4().hex}"
     monkeypatch.setenv("PONDER_TEST_SECRET", secret)
     (host_tmp / "secret.txt").write_text(secret)
@@ -128,21 +207,27 @@ def test_reading_host_files_and_the_parents_secrets(host_tmp: Path, monkeypatch:
     spy = f"""
 import os
 print(dict(os.environ))
-print(sorted(os.listdir("/")))
+print("listing:", " ".join(sorted(os.listdir("/"))))
 for path in {targets!r}:
     try:
         print(path, open(path).read()[:100] if not os.path.isdir(path) else os.listdir(path))
     except OSError as e:
         print(path, type(e).__name__)
 """
-    result = run_code(spy, "", FAST)
+    result = sandbox(spy, "", FAST)
     assert result.status == "passed", result.stderr
     assert secret not in result.stdout and "PONDER_TEST_SECRET" not in result.stdout
     assert "root:" not in result.stdout  # no /etc/passwd
-    assert "['dev', 'lib', 'lib64', 'proc', 'root', 'sandbox', 'usr']" in result.stdout
+    listing = result.stdout.split("listing: ")[1].splitlines()[0].split()
+    # `root` holds the interpreter where it lives there (ponder's own, on the root path)
+    assert (
+        {"dev", "lib", "lib64", "proc", "sandbox", "usr"}
+        <= set(listing)
+        <= {"dev", "lib", "lib64", "proc", "root", "sandbox", "usr"}
+    )
 
 
-def test_no_network_not_even_the_hosts_loopback(host_tmp: Path) -> None:
+def test_no_network_not_even_the_hosts_loopback(sandbox: Sandbox, host_tmp: Path) -> None:
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen(1)
@@ -165,14 +250,14 @@ for host in ("127.0.0.1", "localhost", "8.8.8.8"):
     except OSError as e:
         print(host, type(e).__name__)
 """
-    result = run_code(probe, "", FAST)
+    result = sandbox(probe, "", FAST)
     listener.join()
     server.close()
     assert result.status == "passed", result.stderr
     assert "connected" not in result.stdout and connections == []
 
 
-def test_a_daemon_does_not_outlive_the_run(host_tmp: Path) -> None:
+def test_a_daemon_does_not_outlive_the_run(sandbox: Sandbox, host_tmp: Path) -> None:
     token = f"ponder-daemon-{uuid.uuid4().hex}"
     daemon = f"""
 import os, sys, time
@@ -184,7 +269,7 @@ if os.fork() == 0:
 time.sleep(0.5)
 print("parent leaves")
 """
-    result = run_code(daemon, "", FAST)
+    result = sandbox(daemon, "", FAST)
     assert result.status == "passed", result.stderr
     time.sleep(0.5)
     assert processes_with(token) == []
@@ -196,6 +281,45 @@ def test_refuses_without_bubblewrap(monkeypatch: pytest.MonkeyPatch) -> None:
     try:
         with pytest.raises(PonderError, match="bubblewrap is not installed"):
             run_code("print(1)", "")
+    finally:
+        isolation.ensure_isolation.cache_clear()
+
+
+def test_says_it_needs_linux_where_there_is_no_bubblewrap(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(isolation.shutil, "which", lambda name: None)
+    monkeypatch.setattr(isolation.sys, "platform", "darwin")
+    isolation.ensure_isolation.cache_clear()
+    try:
+        with pytest.raises(PonderError, match="needs Linux with bubblewrap") as caught:
+            run_code("print(1)", "")
+        assert "\n" not in str(caught.value)
+    finally:
+        isolation.ensure_isolation.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("sysctl", "value", "fix"),
+    [
+        ("kernel/unprivileged_userns_clone", "0", "kernel.unprivileged_userns_clone=1"),
+        ("user/max_user_namespaces", "0", "user.max_user_namespaces=10000"),
+        ("kernel/apparmor_restrict_unprivileged_userns", "1", "apparmor_restrict_unprivileged_userns=0"),
+    ],
+)
+def test_unprivileged_path_names_the_setting_that_blocks_user_namespaces(
+    monkeypatch: pytest.MonkeyPatch, sysctl: str, value: str, fix: str
+) -> None:
+    import subprocess
+
+    monkeypatch.setattr(isolation, "_sysctl", lambda name: value if name == sysctl else None)
+    # where AppArmor restricts them bwrap itself fails, as it does on Ubuntu 24.04
+    failed = subprocess.CompletedProcess([], 1, "", "bwrap: setting up uid map: Permission denied\n")
+    monkeypatch.setattr(isolation, "_probe", lambda argv: failed)
+    as_user = THROWAWAY_UID if os.geteuid() == 0 else None
+    isolation.ensure_isolation.cache_clear()
+    try:
+        with pytest.raises(PonderError, match=fix) as caught:
+            isolation.ensure_isolation(as_user)
+        assert "\n" not in str(caught.value)
     finally:
         isolation.ensure_isolation.cache_clear()
 

@@ -1,12 +1,21 @@
 """Run a program and its tests in one namespace, isolated, with a wall-clock timeout.
 
-1. Write `program.py` and `tests.py` into a fresh working directory owned by a fresh uid.
-2. Start bwrap (as root) with limits set on it (CPU, address space, file size, processes, no core
-   dumps); inside, the runner drops to that uid before reading a line of model code.
+1. Write `program.py` and `tests.py` into a fresh working directory owned by a fresh uid (as root),
+   or by the caller (unprivileged).
+2. Start bwrap with limits set on it (CPU, address space, file size, processes, no core dumps). As
+   root, the runner drops to that uid before reading a line of model code. Unprivileged, bwrap puts it
+   in a user namespace as nobody (see `isolation.py`).
 3. The runner executes the program, then the tests, in one namespace (the tests see the program's
    definitions, as HumanEval's `check` does) and reports by exit code.
 4. Past the timeout, the whole process group is killed; the PID namespace takes every descendant,
    daemons included, with it. The working directory is removed.
+
+The process limit. Root ignores RLIMIT_NPROC, so as root the runner drops to a uid of its own and the
+limit counts only the run's processes. Unprivileged, RLIMIT_NPROC counts every task (process or
+thread) of the caller's real uid across the machine, user namespaces included: the limit is set to
+that user's current count, plus bwrap's two processes, plus the run's allowance. Runs that overlap
+under one user share that headroom (a fork bomb in one can starve a sibling's forks, never the
+machine). A cgroup v2 `pids.max` would be exact; it is not used (it needs a delegated cgroup).
 
 The verdict comes from the runner's exit code, which code in the same process could forge (for
 example with `os._exit(0)`): the sandbox contains code, it does not make a dishonest program honest.
@@ -27,19 +36,20 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ponder.errors import PonderError
-from ponder.sandbox.isolation import bwrap_argv, ensure_isolation, interpreter
+from ponder.sandbox.isolation import as_user_argv, bwrap_argv, ensure_isolation, interpreter, privileged
 
 Status = Literal["passed", "failed", "timeout", "memory", "error"]
 OUTPUT_LIMIT = 64 * 1024  # bytes of stdout and stderr kept
 
-# The runner reads both files as root (they are root's, mode 0600), deletes them, and only then drops
-# to the sandbox's uid: the program cannot read or rewrite the hidden tests on disk.
-_RUNNER = """
+# The runner reads both files (as root they are root's, mode 0600) and deletes them before any model
+# code runs, and as root drops to the sandbox's uid: the program cannot read or rewrite the hidden
+# tests on disk. The marker comment lets the tests find a runner that outlived its run.
+_RUNNER = """# ponder-sandbox runner
 import os, sys, traceback
 sources = [(name, open(name).read()) for name in ("program.py", "tests.py")]
 for name, _ in sources:
     os.remove(name)
-os.setgroups([]); os.setgid({uid}); os.setuid({uid})
+{drop}
 namespace = {{"__name__": "__main__"}}
 def run(path, source, code):
     try:
@@ -53,6 +63,8 @@ run(*sources[1], 1)
 sys.stdout.flush(); sys.stderr.flush(); os._exit(0)
 """
 _EXIT = {0: "passed", 1: "failed", 2: "error", 3: "memory"}
+_DROP = "os.setgroups([]); os.setgid({uid}); os.setuid({uid})"
+_BWRAP_PROCESSES = 2  # unprivileged: bwrap outside, and its init inside the PID namespace
 _uids = itertools.count()
 
 
@@ -87,6 +99,22 @@ def _uid() -> int:
     return 200_000 + (os.getpid() % 10_000) * 100 + next(_uids) % 100
 
 
+def user_tasks(uid: int) -> int:
+    """Tasks (processes and threads) whose real uid is `uid`: what RLIMIT_NPROC counts."""
+    count = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        if int(fields["Uid"].split()[0]) == uid:
+            count += int(fields.get("Threads", "1"))
+    return count
+
+
 def _read(path: Path) -> str:
     with path.open("rb") as f:
         data = f.read(OUTPUT_LIMIT + 1)
@@ -94,24 +122,40 @@ def _read(path: Path) -> str:
     return text + ("\n… (output cut)" if len(data) > OUTPUT_LIMIT else "")
 
 
-def run_code(program: str, tests: str = "", limits: Limits | None = None) -> SandboxResult:
-    """Run `program` then `tests` in one namespace, isolated; never raises for what the code does."""
+def run_code(
+    program: str, tests: str = "", limits: Limits | None = None, *, as_user: int | None = None
+) -> SandboxResult:
+    """Run `program` then `tests` in one namespace, isolated; never raises for what the code does.
+
+    As root it takes the dropped-uid path; otherwise the unprivileged one (a user namespace).
+    `as_user` (root only) starts bwrap with that uid's credentials (through setpriv), on the
+    unprivileged path: how the tests prove that path while running as root."""
     limits = limits or Limits()
     limits.check()
-    ensure_isolation()
-    uid = _uid()
+    ensure_isolation(as_user)
+    root = privileged(as_user)
+    uid = _uid() if root else os.getuid() if as_user is None else as_user
+    nproc = limits.processes if root else user_tasks(uid) + _BWRAP_PROCESSES + limits.processes
     base = Path(tempfile.mkdtemp(prefix="ponder-sandbox-"))
     try:
         work = base / "work"
         work.mkdir()
         (work / "program.py").write_text(program)
         (work / "tests.py").write_text(tests)
-        os.chown(work, uid, uid)
+        if root or as_user is not None:
+            os.chown(work, uid, uid)
+        if as_user is not None:
+            os.chown(base, as_user, as_user)  # bwrap, as that user, must reach `work` to bind it
         work.chmod(0o700)
         for name in ("program.py", "tests.py"):
-            (work / name).chmod(0o600)  # root's: read by the runner before it drops privileges
-        binary, _ = interpreter()
-        argv = [*bwrap_argv(work), binary, "-I", "-c", _RUNNER.format(uid=uid)]
+            if as_user is not None:
+                os.chown(work / name, as_user, as_user)
+            (work / name).chmod(0o600)  # as root, root's: read by the runner before it drops
+        binary, _ = interpreter(root)
+        runner = _RUNNER.format(drop=_DROP.format(uid=uid) if root else "")
+        argv = [*bwrap_argv(work, root), binary, "-I", "-c", runner]
+        if as_user is not None:
+            argv = [*as_user_argv(as_user), *argv]
 
         def limit() -> None:  # runs in the child, before bwrap starts
             mb = 1024 * 1024
@@ -119,7 +163,7 @@ def run_code(program: str, tests: str = "", limits: Limits | None = None) -> San
             cpu = int(limits.timeout) + 1
             resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))  # SIGXCPU first, SIGKILL after
             resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_mb * mb,) * 2)
-            resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes,) * 2)
+            resource.setrlimit(resource.RLIMIT_NPROC, (nproc,) * 2)
             resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files,) * 2)
             resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
