@@ -20,7 +20,11 @@ PACKAGES ?= $(TEST_PACKAGES)
 
 .PHONY: run test check lint typecheck format unit bench clean sysdeps
 
+# Debian's python3 makes no venv without python3-venv: it is installed like the other packages (the
+# pseudo-command below never exists, so sysdeps installs the package when ensurepip is missing).
 $(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || \
+	  $(MAKE) --no-print-directory sysdeps PACKAGES='ponder-needs-venv:python3-venv'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[all,dev]'

@@ -71,3 +71,18 @@ def test_without_apt_one_line_says_what_to_install(tmp_path: Path) -> None:
     assert proc.returncode != 0 and calls == ""
     lines = [line for line in proc.stderr.splitlines() if not line.startswith("make")]
     assert len(lines) == 1 and "ponder-absent-pkg" in lines[0] and "package manager" in lines[0]
+
+
+def test_a_python_without_venv_gets_python3_venv_first() -> None:
+    """Debian's python3 makes no venv until python3-venv is installed: setting up checks for it."""
+    assert MAKE is not None
+    plan = subprocess.run(
+        [MAKE, "-n", "-B", ".venv/.installed"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    check, venv = plan.index("import ensurepip"), plan.index("-m venv")
+    assert check < venv and "python3-venv" in plan[check:venv]
