@@ -1,0 +1,269 @@
+"""One series per model, strategy and budget: per-problem values and charged compute.
+
+Pool strategies are derived from one pool of samples per problem with the unbiased estimators of
+`ponder.lab.estimators`; runs (`cot`, `direct`) report their recorded request. Compute is charged as
+the strategy would cost run alone on a fresh problem (`charges.py`). At a pool budget k: FLOPs are
+2·parameters·(prompt + k × the pool's mean completion), an estimate from the pool; seconds come from
+the engine's batching curve measured on the study's own prompts (`timing:k` requests), or are
+measured for real where every problem was timed, or, without timing requests, prorated by token
+share. Each series names its derived figures and its seconds method.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ponder.lab import estimators as est
+from ponder.lab.study.charges import Charge, charge
+from ponder.lab.study.config import StudyConfig
+from ponder.lab.study.store import StudyStore
+from ponder.models import prices
+from ponder.specs import Spec
+
+Hosted = tuple[prices.PriceTable, str] | None  # a hosted model's price table and server name
+MEASURED = "measured: each budget requested for real on every problem"
+PRORATED = "prorated from the pool by token share (estimate; no timing requests)"
+RUN_SECONDS = "recorded, plus the cached prompt at the engine's prompt rate (derived)"
+
+
+@dataclass
+class Series:
+    """One row of the summary, with its per-problem values kept for pairing."""
+
+    model: str
+    strategy: str
+    budget: int
+    values: np.ndarray  # per problem, in [0, 1]
+    tokens: np.ndarray
+    flops: np.ndarray
+    seconds: np.ndarray
+    cost: np.ndarray
+    truncated: np.ndarray
+    cached: np.ndarray  # recorded cache hits of the independent requests behind the point
+    saved_flops: np.ndarray  # what the cache saved while measuring: charged − recorded FLOPs
+    seconds_method: str = RUN_SECONDS
+    derived: tuple[str, ...] = ("mean_flops", "mean_seconds", "mean_cost_usd")
+    coverage: np.ndarray | None = None
+    selection: bool = True  # False for coverage: an oracle picks, not the model
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Pool:
+    correct: np.ndarray  # (P, n) bool
+    labels: np.ndarray  # (P, n) int, -1 for no answer
+    scores: np.ndarray  # (P, n) float, -inf where unscored
+    valid: np.ndarray  # (P, n) bool
+    completion: np.ndarray  # (P, n)
+    truncated: np.ndarray  # (P,) fraction of samples cut at max_tokens
+    charges: list[Charge]  # (P,) the pool requests, charged
+    prompt_seconds: np.ndarray  # (P,) the engine's own prompt time of each pool request
+
+
+def spec_name(spec: Spec) -> str:
+    """A strategy without its budget: `bon:scorer=vote`."""
+    return str(Spec(spec.name, None, spec.params, spec.inner))
+
+
+def load_pool(
+    store: StudyStore,
+    model: str,
+    ids: list[str],
+    requests: dict[tuple[str, str, str], dict[str, Any]],
+    calls: dict[int, list[dict[str, Any]]],
+    rate: float,
+    hosted: Hosted,
+) -> Pool:
+    rows = [requests[(model, pid, "pool")] for pid in ids]
+    samples = [store.samples(r["id"]) for r in rows]
+    n = len(samples[0])
+    P = len(ids)
+    correct = np.zeros((P, n), dtype=bool)
+    labels = np.full((P, n), -1, dtype=np.int64)
+    scores = np.full((P, n), -np.inf)
+    completion = np.zeros((P, n))
+    truncated = np.zeros(P)
+    for i, pool in enumerate(samples):
+        ids_of: dict[str, int] = {}
+        for j, s in enumerate(pool):
+            correct[i, j] = s.correct
+            if s.answer is not None:
+                labels[i, j] = ids_of.setdefault(s.answer, len(ids_of))
+            if s.score is not None:
+                scores[i, j] = s.score
+            completion[i, j] = s.completion_tokens
+        truncated[i] = np.mean([s.finish_reason == "length" for s in pool])
+    return Pool(
+        correct=correct,
+        labels=labels,
+        scores=scores,
+        valid=labels >= 0,
+        completion=completion,
+        truncated=truncated,
+        charges=[charge(r, calls.get(r["id"], []), rate, hosted) for r in rows],
+        prompt_seconds=np.array([sum(c["prompt_seconds"] for c in calls.get(r["id"], [])) for r in rows]),
+    )
+
+
+def hosted_price(model: str) -> Hosted:
+    """The price table and server name of a hosted model (read once per model), None for a local one."""
+    return (prices.load(), model.removeprefix("openai:")) if model.startswith("openai:") else None
+
+
+@dataclass
+class Timing:
+    """The batching calibration of one model: `timing:k` requests on the first problems."""
+
+    seconds: dict[tuple[str, int], float]  # (problem, k) → charged seconds of the timed request
+    decode: dict[tuple[str, int], float]  # (problem, k) → recorded seconds less the engine's prompt time
+
+
+def load_timing(
+    model: str,
+    requests: dict[tuple[str, str, str], dict[str, Any]],
+    calls: dict[int, list[dict[str, Any]]],
+    rate: float,
+    hosted: Hosted,
+) -> Timing:
+    seconds: dict[tuple[str, int], float] = {}
+    decode: dict[tuple[str, int], float] = {}
+    for (m, pid, kind), r in requests.items():
+        if m != model or not kind.startswith("timing:"):
+            continue
+        k = int(kind.removeprefix("timing:"))
+        mine = calls.get(r["id"], [])
+        seconds[(pid, k)] = charge(r, mine, rate, hosted).seconds
+        decode[(pid, k)] = r["wall_seconds"] - sum(c["prompt_seconds"] for c in mine)
+    return Timing(seconds, decode)
+
+
+def _pool_seconds(
+    pool: Pool, ids: list[str], timing: Timing, rate: float, k: int, n: int
+) -> tuple[np.ndarray, str]:
+    """Seconds of one request of k samples per problem, and how they were found."""
+    charged = np.array([c.seconds for c in pool.charges])
+    if k == n:
+        return charged, "recorded (the pool itself), cached prompt charged"
+    if all((pid, k) in timing.seconds for pid in ids):
+        return np.array([timing.seconds[(pid, k)] for pid in ids]), MEASURED
+    timed = [i for i, pid in enumerate(ids) if (pid, k) in timing.decode]
+    prompt_time = np.array([c.prompt_tokens for c in pool.charges]) * rate
+    if timed:
+        pool_decode = sum(pool.charges[i].seconds_recorded - float(pool.prompt_seconds[i]) for i in timed)
+        k_decode = sum(timing.decode[(ids[i], k)] for i in timed)
+        if pool_decode > 0:
+            ratio = k_decode / pool_decode
+            method = f"batching curve measured on {len(timed)} problems (estimate)"
+            return prompt_time + ratio * np.maximum(charged - prompt_time, 0.0), method
+    prompt = np.array([c.prompt_tokens for c in pool.charges])
+    mean = pool.completion.mean(axis=1)
+    whole = prompt + n * mean
+    share = np.divide(prompt + k * mean, whole, out=np.ones_like(whole), where=whole > 0)
+    return charged * share, PRORATED
+
+
+def pool_series(
+    config: StudyConfig,
+    model: str,
+    pool: Pool,
+    spec: Spec,
+    ids: list[str],
+    timing: Timing,
+    rate: float,
+    hosted: Hosted,
+) -> tuple[list[Series], dict[str, Any]]:
+    ks = config.ladder(spec)
+    n = pool.correct.shape[1]
+    info: dict[str, Any] = {}
+    coverage = est.pass_at_k_curve(pool.correct, ks)
+    if spec.name == "coverage":
+        values = coverage
+    elif (
+        spec.name == "sc"
+        or spec.params.get("scorer") == "vote"
+        or not np.isfinite(pool.scores).any()  # no logprobs: bon falls back to the vote, as the strategy does
+    ):
+        curve = est.majority_curve(pool.labels, pool.correct, ks, seed=config.seed)
+        values = curve.values
+        info = {"methods": dict(zip(map(str, ks), curve.method, strict=True)),
+                "mc_error": dict(zip(map(str, ks), map(float, curve.mc_error), strict=True))}  # fmt: skip
+    else:
+        values = est.best_of_k_curve(pool.scores, pool.correct, ks, valid=pool.valid)
+    mean_completion = pool.completion.mean(axis=1)
+    prompt = np.array([c.prompt_tokens for c in pool.charges])
+    per_token = np.array([c.per_token_flops for c in pool.charges])
+    cached = np.array([c.cached_first for c in pool.charges])
+    out = []
+    for j, k in enumerate(ks):
+        seconds, method = _pool_seconds(pool, ids, timing, rate, k, n)
+        if hosted is not None:  # hosted: price the request's own tokens, its prompt uncached
+            table, name = hosted
+            cost = np.array(
+                [table.token_cost(name, int(p), 0, round(k * m)) or 0.0
+                 for p, m in zip(prompt, mean_completion, strict=True)]
+            )  # fmt: skip
+        else:  # local: dollars follow the time on the cores
+            cost = seconds * np.array([c.cost_per_second for c in pool.charges])
+        out.append(
+            Series(
+                model=model,
+                strategy=spec_name(spec),
+                budget=k,
+                values=values[:, j],
+                tokens=k * mean_completion,
+                flops=per_token * (prompt + k * mean_completion),
+                seconds=seconds,
+                cost=cost,
+                truncated=pool.truncated,
+                cached=cached,
+                saved_flops=per_token * cached,
+                seconds_method=method,
+                derived=("mean_completion_tokens", "mean_flops", "mean_seconds", "mean_cost_usd"),
+                coverage=coverage[:, j],
+                selection=spec.name != "coverage",
+            )
+        )
+    return out, info
+
+
+def run_series(
+    config: StudyConfig,
+    model: str,
+    ids: list[str],
+    spec: Spec,
+    requests: dict[tuple[str, str, str], dict[str, Any]],
+    store: StudyStore,
+    calls: dict[int, list[dict[str, Any]]],
+    rate: float,
+    hosted: Hosted,
+) -> list[Series]:
+    out = []
+    for k in config.ladder(spec):
+        at = spec if spec.name in ("cot", "direct") else Spec(spec.name, k, spec.params, spec.inner)
+        rows = [requests[(model, pid, f"run:{at}")] for pid in ids]
+        charges = [charge(r, calls.get(r["id"], []), rate, hosted) for r in rows]
+        truncated = np.array(
+            [
+                np.mean([float(s.finish_reason == "length") for s in store.samples(r["id"])] or [0.0])
+                for r in rows
+            ]
+        )
+        out.append(
+            Series(
+                model=model,
+                strategy=spec_name(spec),
+                budget=k,
+                values=np.array([float(r["correct"]) for r in rows]),
+                tokens=np.array([c.completion_tokens for c in charges]),
+                flops=np.array([c.flops for c in charges]),
+                seconds=np.array([c.seconds for c in charges]),
+                cost=np.array([c.cost for c in charges]),
+                truncated=truncated,
+                cached=np.array([c.cached_first for c in charges]),
+                saved_flops=np.array([c.flops - c.flops_recorded for c in charges]),
+            )
+        )
+    return out
