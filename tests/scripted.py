@@ -6,11 +6,34 @@ integration tests use the real small model.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from ponder.backends.base import Capabilities
+from ponder.backends.base import Backend, Capabilities
+from ponder.models.resolve import ModelRef
+from ponder.session import Options, Session
 from ponder.types import Generation, Message, Sample, SamplingParams
+
+
+def session(
+    backends: Backend | Mapping[str, Backend],
+    parameters: int | Mapping[str, int | None] | None = 1000,
+    roles: Mapping[str, str] | None = None,
+    **options: Any,
+) -> Session:
+    """A session on stand-in backends, opened the one way every session is (`Session.open`).
+
+    `backends` maps model names to backends (one backend: the model "scripted"); `roles` maps roles
+    to those names (default: the first model is the policy)."""
+    models = {"scripted": backends} if not isinstance(backends, Mapping) else dict(backends)
+    sizes = parameters if isinstance(parameters, Mapping) else dict.fromkeys(models, parameters)
+    roles = roles or {"policy": next(iter(models))}
+
+    def opener(model: str, o: Options, slots: int) -> tuple[Backend, ModelRef]:
+        return models[model], ModelRef(model, "embedded", model, None, sizes[model])
+
+    return Session.open(roles, Options(**options), opener=opener)
 
 
 @dataclass
@@ -40,12 +63,16 @@ class ScriptedBackend:
             i = self._next % len(self.texts)
             self._next += 1
             lp = self.logprobs[i] if self.logprobs is not None and params.logprobs else None
-            samples.append(Sample(text=self.texts[i], completion_tokens=self.tokens_each, mean_logprob=lp))
+            tokens = min(self.tokens_each, params.max_tokens)  # an engine stops at max_tokens
+            finish = "length" if tokens < self.tokens_each else "stop"
+            samples.append(
+                Sample(text=self.texts[i], completion_tokens=tokens, mean_logprob=lp, finish_reason=finish)
+            )
         return Generation(
             samples=samples,
             prompt_tokens=self.prompt_tokens,
             cached_prompt_tokens=0,
-            completion_tokens=self.tokens_each * n,
+            completion_tokens=sum(s.completion_tokens for s in samples),
             wall_seconds=0.5,
         )
 

@@ -37,15 +37,17 @@ def test_hosted_calls_cost_tokens_and_unknown_prices_are_noted() -> None:
     usage = ledger.record(
         gen(1_000_000, 500_000, [250_000]),
         role="policy",
-        model="gpt-x",
+        model="openai:gpt-x",  # hosted: priced per token under the server's name
         n=1,
         compute_parameters=None,
         local_cores=0,
     )
     assert usage.cost_usd == pytest.approx(0.5 + 0.25 + 1.0)
-    assert usage.flops == 0 and any("FLOPs of gpt-x not counted" in n for n in ledger.notes)
-    ledger.record(gen(10, 0, [1]), role="judge", model="other", n=1, compute_parameters=None, local_cores=0)
-    assert any("dollars of other not counted" in n for n in ledger.notes)
+    assert usage.flops == 0 and any("FLOPs of openai:gpt-x not counted" in n for n in ledger.notes)
+    ledger.record(
+        gen(10, 0, [1]), role="judge", model="openai:other", n=1, compute_parameters=None, local_cores=0
+    )
+    assert any("dollars of openai:other not counted" in n for n in ledger.notes)
 
 
 def test_total_is_the_sum_of_records() -> None:

@@ -1,65 +1,55 @@
-"""No strategy reads the gold answer: a problem whose gold explodes on any touch runs through all."""
+"""No strategy can read the gold answer: the object a strategy receives has no gold field at all, and
+every registered strategy (those registered later included) runs on a real item without the item's
+answer reaching the model or the result."""
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+import dataclasses
 
 import pytest
 
-from ponder.ledger import Ledger
-from ponder.strategies import REGISTRY, Context, build
-from ponder.types import Problem, SamplingParams
-from scripted import ScriptedBackend
+from ponder.strategies import REGISTRY, build
+from ponder.tasks.base import Item
+from ponder.types import Problem
+from scripted import ScriptedBackend, session
+
+GOLD = "GOLD-7f3a91"  # no strategy could produce this by chance
 
 
-class Gold:
-    """Any use of this object (str, compare, hash, attribute, bool, iteration) fails the test."""
-
-    touched = False
-
-    def _boom(self, *args: Any, **kwargs: Any) -> NoReturn:
-        Gold.touched = True
-        raise AssertionError("a strategy read the gold answer")
-
-    __str__ = __repr__ = __eq__ = __ne__ = __hash__ = __bool__ = __iter__ = __len__ = _boom
-    __lt__ = __gt__ = __format__ = __float__ = __int__ = __contains__ = _boom
-
-    def __getattr__(self, name: str) -> NoReturn:
-        self._boom()
+def test_a_problem_has_no_gold_field() -> None:
+    names = {f.name for f in dataclasses.fields(Problem)}
+    assert not {"gold", "answer", "solution", "data"} & names
+    with pytest.raises(TypeError):
+        Problem("q?", gold="2")  # type: ignore[call-arg]
 
 
-class SealedProblem(Problem):
-    """A problem whose `gold` attribute may not even be looked up (an `is None` check included)."""
+def item() -> Item:
+    return Item(
+        id="x",
+        family="arithmetic",
+        level=1,
+        split="public",
+        question="What is 1 + 1?",
+        answer=GOLD,
+        instruction="Give the final answer on its own last line, in the form 'Answer: <answer>'.",
+        answer_format="auto",
+        data={"solution": GOLD},
+    )
 
-    def __getattribute__(self, name: str) -> Any:
-        if name == "gold":
-            Gold.touched = True
-            raise AssertionError("a strategy looked up problem.gold")
-        return super().__getattribute__(name)
+
+def test_an_items_problem_carries_no_gold() -> None:
+    problem = item().problem()
+    assert GOLD not in repr(problem)
+    assert all(GOLD not in str(getattr(problem, f.name)) for f in dataclasses.fields(problem))
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))
-@pytest.mark.parametrize("sealed", [False, True])
-async def test_strategy_never_reads_gold(name: str, sealed: bool) -> None:
+async def test_strategy_never_sees_gold(name: str) -> None:
     info = REGISTRY[name]
-    spec = f"{name}@3" if info.budget else name
+    spec = f"{name}@3" if info.budget and info.counts == "samples" else name
     backend = ScriptedBackend(["Answer: 1", "Answer: 2", "Answer: 2"], logprobs=[-1.0, -0.5, -0.7])
-    ctx = Context(backend, "scripted", 100, SamplingParams(max_tokens=8), ledger=Ledger())
-    Gold.touched = False
-    problem = SealedProblem("q?", gold="2") if sealed else Problem("q?", gold=Gold())
-    result = await build(spec)(problem, ctx)
-    assert not Gold.touched
+    result = await build(spec)(item().problem(), session(backend, max_tokens=8).context())
+    sent = " ".join(m.content for r in backend.requests for m in r.messages)
+    assert GOLD not in sent
+    assert GOLD not in repr(result.to_dict())
     assert result.answer in {"1", "2"}
-
-
-def test_the_seal_works() -> None:
-    with pytest.raises(AssertionError):
-        _ = SealedProblem("q").gold is None
-    assert SealedProblem("q").question == "q"
-
-
-def test_the_poison_works() -> None:
-    with pytest.raises(AssertionError):
-        str(Gold())
-    with pytest.raises(AssertionError):
-        _ = Gold() == "2"

@@ -4,23 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from ponder.ledger import Ledger
 from ponder.strategies import Context, build
-from ponder.types import Problem, SamplingParams
-from scripted import ScriptedBackend
+from ponder.types import Problem
+from scripted import ScriptedBackend, session
 
 Q = Problem("How many?")
 
 
 def ctx(backend: ScriptedBackend, temperature: float | None = None) -> Context:
-    return Context(
-        backend=backend,
-        model="scripted",
-        compute_parameters=1000,
-        params=SamplingParams(max_tokens=50, seed=7),
-        temperature=temperature,
-        ledger=Ledger(),
-    )
+    return session(backend, max_tokens=50, seed=7, temperature=temperature).context()
 
 
 async def test_sc_votes_over_extracted_answers() -> None:

@@ -45,6 +45,10 @@ class Spec:
     def __hash__(self) -> int:
         return hash(str(self))
 
+    def at(self, n: int | None) -> Spec:
+        """The same strategy at another budget (None: without one, as `bon:scorer=vote`)."""
+        return Spec(self.name, n, self.params, self.inner)
+
 
 class _Parser:
     def __init__(self, text: str) -> None:

@@ -4,7 +4,10 @@ Invariants:
 - `Usage` is additive: the usage of a result is the sum of the usages of its calls, never an estimate
   made apart from them.
 - `thinking_tokens` is a part of `completion_tokens`, as OpenAI's `reasoning_tokens` is.
-- A `Problem`'s `gold` is for oracles only; no strategy reads it (tests/test_no_gold.py proves it).
+- A `Problem` has no gold answer at all: the gold stays with the task's `Item`, which only oracles
+  see (tests/test_no_gold.py proves no strategy can reach it).
+- A `Result`'s usage is its own calls plus its children's, each counted once; `children` keeps the
+  inner strategies' results (a vote's runs, a judge's verdicts) as a tree.
 """
 
 from __future__ import annotations
@@ -27,11 +30,10 @@ class Message:
 
 @dataclass(frozen=True)
 class Problem:
-    """A question to answer. `gold` is read by oracles at eval time, never by a strategy."""
+    """A question to answer, as a strategy sees it: there is no gold answer here to read."""
 
     question: str
     id: str = ""
-    gold: Any = None
     answer_format: str = "auto"
     instruction: str = "Give the final answer on its own last line, in the form 'Answer: <answer>'."
     stop: tuple[str, ...] = ()  # where an answer is complete (a closed code block), to spend no more
@@ -159,6 +161,8 @@ class Result:
     scorer: str | None = None
     notes: list[str] = field(default_factory=list)
     run_id: str | None = None
+    children: list[Result] = field(default_factory=list)  # inner strategies' results, in run order
+    stopped: str | None = None  # why a limit stopped it early; None when it ran to the end
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -172,4 +176,38 @@ class Result:
             "usage": self.usage.to_dict(),
             "calls": [{"role": c.role, "model": c.model, "n": c.n, **c.usage.to_dict()} for c in self.calls],
             "notes": list(self.notes),
+            "stopped": self.stopped,
+            "children": [c.to_dict() for c in self.children],
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Result:
+        """The inverse of `to_dict` (a stored run read back)."""
+        usage_keys = set(Usage.__dataclass_fields__)
+        calls = [
+            CallRecord(
+                role=c["role"],
+                model=c["model"],
+                n=c["n"],
+                usage=Usage(**{k: v for k, v in c.items() if k in usage_keys}),
+            )
+            for c in data.get("calls", [])
+        ]
+        candidates = [
+            Candidate(**{k: v for k, v in c.items() if k in Candidate.__dataclass_fields__})
+            for c in data.get("candidates", [])
+        ]
+        return cls(
+            answer=data.get("answer"),
+            strategy=data.get("strategy", ""),
+            model=data.get("model", ""),
+            candidates=candidates,
+            votes=dict(data.get("votes", {})),
+            usage=Usage(**{k: v for k, v in data.get("usage", {}).items() if k in usage_keys}),
+            calls=calls,
+            scorer=data.get("scorer"),
+            notes=list(data.get("notes", [])),
+            run_id=data.get("run_id"),
+            children=[cls.from_dict(c) for c in data.get("children", [])],
+            stopped=data.get("stopped"),
+        )

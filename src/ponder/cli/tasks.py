@@ -124,6 +124,7 @@ def calibrate(
     from ponder.lab.calibrate import BUDGET_PER_PROBLEM
     from ponder.lab.calibrate import calibrate as run_calibration
     from ponder.lab.evaluate import Evaluator
+    from ponder.session import Options
     from ponder.store import open_store
     from ponder.store.db import CALIBRATION_ITEMS
     from ponder.tasks.generate import items as family_items
@@ -138,7 +139,7 @@ def calibrate(
         raise PonderError(
             f"--budget must be at least --problems ({problems}): it counts every problem measured"
         )
-    evaluator = Evaluator.open(model, "cot", max_tokens=max_tokens, temperature=0.0, seed=seed)
+    evaluator = Evaluator.open(model, "cot", Options(max_tokens=max_tokens, temperature=0.0, seed=seed))
     measured: set[str] = set()  # content hashes: the study at FAMILY@frontier skips these items
 
     bar = Progress(console=console, disable=json_out, transient=True)
@@ -214,6 +215,7 @@ def saturation(
     from ponder.lab.evaluate import Evaluator
     from ponder.lab.probes import saturation as probe
     from ponder.lab.probes import saturation_problems
+    from ponder.session import Options
     from ponder.tasks.suites import parse_suite
 
     parts = parse_suite(suite)
@@ -222,7 +224,7 @@ def saturation(
     if not 0 < threshold < 1:
         raise PonderError("--threshold must be between 0 and 1")
     problems = saturation_problems(threshold, problems)  # refused before the model loads
-    evaluator = Evaluator.open(model, strategy, max_tokens=max_tokens, seed=seed)
+    evaluator = Evaluator.open(model, strategy, Options(max_tokens=max_tokens, seed=seed))
     bar = Progress(console=console, disable=json_out, transient=True)
     try:
         with bar:
@@ -265,13 +267,14 @@ def contamination(
     """Accuracy on GSM8K items against their perturbed twins, and twin against twin as the control."""
     from ponder.lab.evaluate import Evaluator
     from ponder.lab.probes import contamination as probe
+    from ponder.session import Options
     from ponder.tasks.suites import parse_suite
 
     parts = parse_suite(suite)
     if len(parts) != 1 or parts[0].kind != "gsm8k":
         raise PonderError("contamination takes one gsm8k or gsm8k:PATH suite")
     items = load(suite, problems, seed=seed)
-    evaluator = Evaluator.open(model, strategy, max_tokens=max_tokens, seed=seed)
+    evaluator = Evaluator.open(model, strategy, Options(max_tokens=max_tokens, seed=seed))
     bar = Progress(console=console, disable=json_out, transient=True)
     try:
         with bar:

@@ -1,25 +1,21 @@
-"""Run a strategy over items on one model and judge each answer with the oracle.
+"""Run a strategy over items on one session and judge each answer with the oracle.
 
-The model loads once; each item gets a fresh ledger, so every verdict carries its own usage. The
-strategy sees `item.problem()` only; the oracle (`ponder.tasks.correct`) alone sees the gold.
+The models load once; each item gets a fresh context (ledger, seed, limit), so every verdict carries
+its own usage. The strategy sees `item.problem()` only, which holds no gold; the oracle
+(`ponder.tasks.correct`) alone sees the item's answer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from ponder.backends.base import Backend
-from ponder.backends.factory import DEFAULT_CTX, DEFAULT_THREADS, open_backend
-from ponder.ledger import Ledger
-from ponder.models import prices
-from ponder.models.resolve import ModelRef
-from ponder.models.resolve import parse as parse_model
+from ponder.session import Options, Session
 from ponder.specs import parse_spec
-from ponder.strategies import Context, build, samples_needed
+from ponder.strategies import build, samples_needed
 from ponder.tasks.base import Item
 from ponder.tasks.oracle import correct
-from ponder.types import Result, SamplingParams
+from ponder.types import Result
 
 
 @dataclass(frozen=True)
@@ -31,52 +27,33 @@ class Verdict:
 
 @dataclass
 class Evaluator:
-    """A loaded model and a strategy, ready to judge items."""
+    """Open models and a strategy, ready to judge items."""
 
-    model: ModelRef
-    backend: Backend
+    session: Session
     strategy: str
-    max_tokens: int = 512
-    temperature: float | None = None
-    seed: int | None = 0
 
     @classmethod
     def open(
-        cls,
-        model: str,
-        strategy: str = "cot",
-        *,
-        max_tokens: int = 512,
-        temperature: float | None = None,
-        seed: int | None = 0,
-        base_url: str | None = None,
-        threads: int = DEFAULT_THREADS,
-        ctx: int = DEFAULT_CTX,
+        cls, roles: Mapping[str, str] | str, strategy: str = "cot", options: Options | None = None
     ) -> Evaluator:
         spec = parse_spec(strategy)
         build(spec)  # a bad spec fails before the model loads
-        ref = parse_model(model, quiet=True)
-        backend = open_backend(ref, n=samples_needed(spec), threads=threads, n_ctx=ctx, base_url=base_url)
-        return cls(ref, backend, str(spec), max_tokens, temperature, seed)
+        options = options or Options(seed=0)
+        return cls(Session.open(roles, options, slots=samples_needed(spec)), str(spec))
+
+    @property
+    def model(self) -> str:
+        return self.session.model
 
     async def judge(self, items: Sequence[Item], progress: Callable[[], None] | None = None) -> list[Verdict]:
         run = build(self.strategy)
-        table = prices.load()
         verdicts = []
         for item in items:
-            ctx = Context(
-                backend=self.backend,
-                model=self.model.ref,
-                compute_parameters=self.model.compute_parameters,
-                params=SamplingParams(max_tokens=self.max_tokens, seed=self.seed),
-                temperature=self.temperature,
-                ledger=Ledger(prices=table),
-            )
-            result = await run(item.problem(), ctx)
+            result = await run(item.problem(), self.session.context())
             verdicts.append(Verdict(item, result, correct(item, result.answer)))
             if progress is not None:
                 progress()
         return verdicts
 
     def close(self) -> None:
-        self.backend.close()
+        self.session.close()

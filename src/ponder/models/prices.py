@@ -18,8 +18,17 @@ from dataclasses import dataclass
 
 from ponder import paths
 from ponder.errors import PonderError
+from ponder.types import Generation
 
 DEFAULT_CPU_CORE_HOUR = 0.045
+HOSTED_PREFIX = "openai:"
+
+
+def hosted_name(model: str) -> str | None:
+    """The one rule for local against hosted pricing: a model served over HTTP (`openai:NAME`) is
+    priced per token under the server's own name; any other (an embedded model, a tool) by the
+    time it holds its cores."""
+    return model.removeprefix(HOSTED_PREFIX) if model.startswith(HOSTED_PREFIX) else None
 
 
 @dataclass(frozen=True)
@@ -36,6 +45,13 @@ class PriceTable:
 
     def local_cost(self, wall_seconds: float, cores: int) -> float:
         return wall_seconds / 3600.0 * cores * self.cpu_core_hour
+
+    def cost(self, model: str, local_cores: int, g: Generation) -> float | None:
+        """Dollars of one model call by `hosted_name`'s rule; None for a hosted model without a price."""
+        name = hosted_name(model)
+        if name is None:
+            return self.local_cost(g.wall_seconds, local_cores)
+        return self.token_cost(name, g.prompt_tokens, g.cached_prompt_tokens, g.completion_tokens)
 
     def token_cost(self, model: str, prompt: int, cached: int, completion: int) -> float | None:
         """Dollars for one hosted call, or None when the model has no price entry."""

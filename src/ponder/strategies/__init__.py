@@ -1,15 +1,38 @@
 """Strategies: ways to spend more inference compute on one problem, named by spec strings."""
 
-from ponder.strategies import best_of_n, self_consistency, single
-from ponder.strategies.base import REGISTRY, Context, Strategy, build, samples_needed
+from ponder.strategies import best_of_n, self_consistency, single, vote
+from ponder.strategies.base import (
+    REGISTRY,
+    Bound,
+    Context,
+    Strategy,
+    StrategyInfo,
+    build,
+    info_of,
+    load_plugins,
+    register,
+    samples_needed,
+)
+from ponder.strategies.pooling import POOL_ESTIMATORS, Pooling
+
+DEFAULT_STRATEGIES = ("cot", "sc", "bon", "coverage")  # a study's strategies unless told otherwise
 
 __all__ = [
+    "DEFAULT_STRATEGIES",
+    "POOL_ESTIMATORS",
     "REGISTRY",
+    "Bound",
     "Context",
+    "Pooling",
     "Strategy",
+    "StrategyInfo",
     "best_of_n",
     "build",
+    "info_of",
+    "load_plugins",
+    "register",
     "samples_needed",
     "self_consistency",
     "single",
+    "vote",
 ]

@@ -6,7 +6,9 @@ back to the answer's vote share, and the result says so in its notes. Ties go to
 
 from __future__ import annotations
 
+from ponder.specs import Spec
 from ponder.strategies.base import Context, Key, Strategy, StrategyInfo, register
+from ponder.strategies.pooling import Pooling, best_scored, majority
 from ponder.strategies.sampling import TEMPERATURE, draw, to_candidate, vote
 from ponder.strategies.scorers import SCORERS, vote_scores
 from ponder.types import Problem, Result
@@ -37,6 +39,12 @@ def best_of_n(*, spec: str, n: int, scorer: str = "logprob", temperature: float 
     return run
 
 
+def _pooling(spec: Spec) -> Pooling:
+    if spec.params.get("scorer", "logprob") == "logprob":
+        return Pooling(best_scored, logprobs=True)
+    return Pooling(majority)
+
+
 register(
     StrategyInfo(
         "bon",
@@ -48,5 +56,6 @@ register(
         },
         budget=True,
         default_n=8,
+        pooling=_pooling,
     )
 )

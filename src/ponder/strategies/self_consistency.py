@@ -7,6 +7,7 @@ count as one answer. Each candidate's score is its answer's vote share.
 from __future__ import annotations
 
 from ponder.strategies.base import Context, Strategy, StrategyInfo, register
+from ponder.strategies.pooling import Pooling, majority
 from ponder.strategies.sampling import TEMPERATURE, draw, to_candidate, vote
 from ponder.strategies.scorers import vote_scores
 from ponder.types import Problem, Result
@@ -31,5 +32,6 @@ register(
         {"temperature": TEMPERATURE},
         budget=True,
         default_n=8,
+        pooling=lambda spec: Pooling(majority),
     )
 )

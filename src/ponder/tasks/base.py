@@ -51,7 +51,6 @@ class Item:
         return Problem(
             question=self.question,
             id=self.id,
-            gold=self.answer,
             answer_format=self.answer_format,
             instruction=self.instruction,
             stop=CODE_STOP if self.answer_format == "code" else (),

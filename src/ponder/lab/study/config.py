@@ -16,10 +16,16 @@ from typing import Any
 from ponder.backends.base import MAX_N
 from ponder.errors import PonderError
 from ponder.specs import Spec, parse_spec, parse_specs
-from ponder.strategies import REGISTRY, build
+from ponder.strategies import DEFAULT_STRATEGIES, POOL_ESTIMATORS, REGISTRY, Pooling, build, info_of
 
-POOL_STRATEGIES = ("sc", "bon", "coverage")  # derived from one pool of samples per problem
-ONCE_STRATEGIES = ("direct", "cot")  # one greedy answer: budget 1, run once
+
+def pooling(spec: Spec) -> Pooling | None:
+    """How the study derives `spec` from a pool, as its strategy (or a pool estimator such as
+    `coverage`) declares it; None for a strategy that runs as written."""
+    if spec.name in POOL_ESTIMATORS:
+        return POOL_ESTIMATORS[spec.name]
+    info = info_of(spec)
+    return info.pooling(spec) if info.pooling is not None else None
 
 
 def compare_points(pair: str) -> list[tuple[str, str, int]]:
@@ -33,7 +39,7 @@ def compare_points(pair: str) -> list[tuple[str, str, int]]:
         if not slash or not model:
             raise PonderError(f"--compare '{side.strip()}': write SPEC@K/MODEL, e.g. sc@8/qwen2.5-coder-0.5b")
         spec = parse_spec(spec_text)
-        points.append((model, str(Spec(spec.name, None, spec.params, spec.inner)), spec.n or 1))
+        points.append((model, str(spec.at(None)), spec.n or 1))
     return points
 
 
@@ -49,7 +55,7 @@ def budgets(n: int) -> list[int]:
 class StudyConfig:
     models: list[str]
     suite: str
-    strategies: list[str] = field(default_factory=lambda: ["cot", "sc", "bon", "coverage"])
+    strategies: list[str] = field(default_factory=lambda: list(DEFAULT_STRATEGIES))
     max_n: int = 8
     problems: int = 20
     out: str = "study"
@@ -98,14 +104,32 @@ class StudyConfig:
         return parse_specs(",".join(chosen))
 
     def ladder(self, spec: Spec) -> list[int]:
-        if spec.name in ONCE_STRATEGIES:
+        """The budgets of a spec: a pooled one's ladder up to its @N (or --max-n); a strategy that
+        runs as written has one point, at its own @N (a ladder of those is written out:
+        `revise@1,revise@2`)."""
+        if pooling(spec) is not None:
+            return budgets(spec.n if spec.n is not None else self.max_n)
+        if spec.name in POOL_ESTIMATORS:
             return [1]
-        return budgets(spec.n if spec.n is not None else self.max_n)
+        info = info_of(spec)
+        return [info.n(spec)] if info.budget else [1]
+
+    def pools(self, model: str | None = None) -> dict[str, int]:
+        """Each pool a model's strategies draw from, with its size: the largest budget using it."""
+        sizes: dict[str, int] = {}
+        for s in self.specs(model):
+            p = pooling(s)
+            if p is not None:
+                sizes[p.pool] = max(sizes.get(p.pool, 0), max(self.ladder(s)))
+        return sizes
 
     def pool_size(self, model: str | None = None) -> int:
-        """Samples per problem in a model's pool: the largest budget of its pool strategies."""
-        sizes = [max(self.ladder(s)) for s in self.specs(model) if s.name in POOL_STRATEGIES]
-        return max(sizes, default=0)
+        """The most samples per problem any of a model's pools holds (sizes the engine's slots)."""
+        return max(self.pools(model).values(), default=0)
+
+    def pool_logprobs(self, model: str, pool: str) -> bool:
+        """Whether a pool must carry token logprobs: some strategy using it scores by them."""
+        return any(p.logprobs for s in self.specs(model) if (p := pooling(s)) is not None and p.pool == pool)
 
     def _check_types(self) -> None:
         def bad(name: str, what: str) -> PonderError:
@@ -161,21 +185,21 @@ class StudyConfig:
             raise PonderError("'only' gives a model no strategy: name at least one")
         all_specs = [s for m in [None, *self.only] for s in self.specs(m)]
         for spec in all_specs:
-            if spec.name == "coverage":
+            if spec.name in POOL_ESTIMATORS:
                 if spec.params or spec.inner:
-                    raise PonderError("coverage takes no keys: it is pass@k over the pool")
+                    raise PonderError(f"{spec.name} takes no keys: it is an estimator over the pool")
             elif spec.name not in REGISTRY:
-                known = ", ".join(sorted([*REGISTRY, "coverage"]))
+                known = ", ".join(sorted([*REGISTRY, *POOL_ESTIMATORS]))
                 raise PonderError(f"unknown strategy '{spec.name}': use one of {known}")
-            elif spec.name in ONCE_STRATEGIES:
-                build(spec)
-            elif spec.name in POOL_STRATEGIES and "temperature" in spec.params:
+            elif pooling(spec) is None:
+                build(spec)  # run as written
+            elif "temperature" in spec.params:
                 raise PonderError(
-                    f"'{spec}': pool strategies share one pool sampled at --temperature: set it there"
+                    f"'{spec}': pooled strategies share one pool sampled at --temperature: set it there"
                 )
             else:
-                build(Spec(spec.name, 1, spec.params, spec.inner))  # keys checked; budget from the ladder
-            if spec.n is not None and not 1 <= spec.n <= MAX_N:
+                build(spec.at(1))  # keys checked; the budgets come from the ladder
+            if pooling(spec) is not None and spec.n is not None and not 1 <= spec.n <= MAX_N:
                 raise PonderError(f"'{spec}': N must be between 1 and {MAX_N}")
         for pair in self.compare:
             for point in compare_points(pair):
@@ -191,9 +215,7 @@ class StudyConfig:
         if model not in self.models:
             raise PonderError(f"--compare names '{model}', which is not studied")
         for spec in self.specs(model):
-            if str(Spec(spec.name, None, spec.params, spec.inner)) == strategy and budget in self.ladder(
-                spec
-            ):
+            if str(spec.at(None)) == strategy and budget in self.ladder(spec):
                 return
         raise PonderError(f"--compare names {strategy}@{budget} for {model}, which the study does not run")
 

@@ -35,20 +35,18 @@ from rich.progress import (
 
 from ponder.answers import extract_answer
 from ponder.backends.base import Backend
-from ponder.backends.factory import open_backend
 from ponder.errors import PonderError
-from ponder.lab.study.config import POOL_STRATEGIES, StudyConfig
+from ponder.lab.study.config import StudyConfig, pooling
+from ponder.lab.study.series import run_spec
 from ponder.lab.study.store import StoredSample, StudyStore
-from ponder.ledger import Ledger
-from ponder.models import prices
 from ponder.models.resolve import ModelRef
-from ponder.models.resolve import parse as parse_model
 from ponder.progress import Progress
+from ponder.session import Options, Session
 from ponder.specs import Spec
-from ponder.strategies import Context, build, prompts
+from ponder.strategies import build, prompts
+from ponder.strategies.pooling import POOL_PROMPTS
 from ponder.tasks import correct, load
 from ponder.tasks.base import Item
-from ponder.types import SamplingParams
 
 STORE_NAME = "study.sqlite"
 # Settings added since studies were first stored, with the value that reproduces a study that lacks them.
@@ -56,10 +54,33 @@ LEGACY_SETTINGS: dict[str, Any] = {"timing_problems": 0}
 BackendFactory = Callable[[str, StudyConfig], tuple[Backend, ModelRef]]
 
 
-def default_backend(model: str, config: StudyConfig) -> tuple[Backend, ModelRef]:
-    ref = parse_model(model, quiet=False)
-    n = max(1, config.pool_size(model))
-    return open_backend(ref, n=n, threads=config.threads, n_ctx=config.ctx, base_url=config.base_url), ref
+def open_session(model: str, config: StudyConfig, factory: BackendFactory | None = None) -> Session:
+    """The session a model's work runs in, with slots for its largest request."""
+    options = Options(
+        max_tokens=config.max_tokens,
+        seed=config.seed,
+        threads=config.threads,
+        ctx=config.ctx,
+        base_url=config.base_url,
+    )
+    slots = max([1, config.pool_size(model), *(samples_needed_of(s) for s in config.specs(model))])
+    opener = None if factory is None else (lambda m, o, k: factory(m, config))
+    return Session.open(model, options, slots=slots, quiet=False, opener=opener)
+
+
+def samples_needed_of(spec: Spec) -> int:
+    from ponder.strategies import samples_needed
+
+    return 1 if pooling(spec) is not None else samples_needed(spec)
+
+
+def pool_kind(pool: str) -> str:
+    """The stored request kind of a pool (the chain-of-thought pool keeps its first name, `pool`)."""
+    return "pool" if pool == "cot" else f"pool:{pool}"
+
+
+def timing_kind(pool: str, k: int) -> str:
+    return f"timing:{k}" if pool == "cot" else f"timing:{pool}:{k}"
 
 
 def request_seed(seed: int, model: str, problem: str, kind: str) -> int:
@@ -71,9 +92,10 @@ def request_seed(seed: int, model: str, problem: str, kind: str) -> int:
 class Work:
     model: str
     item: Item
-    kind: str  # "pool", "run:<spec>" or "timing:<k>"
+    kind: str  # "pool[:<pool>]", "run:<spec>" or "timing:[<pool>:]<k>"
     spec: Spec | None
     n: int = 0  # samples of a pool or timing request
+    pool: str = "cot"  # the pool a pool or timing request draws for
 
 
 def open_study(config: StudyConfig, resume: bool) -> StudyStore:
@@ -123,39 +145,31 @@ def environment(config: StudyConfig) -> dict[str, Any]:
     return {"engine": engine_versions(), "models": {m: {"sha256": model_sha256(m)} for m in config.models}}
 
 
-def timing_budgets(config: StudyConfig, model: str) -> list[int]:
-    """The pool budgets below n that the batching calibration times for real."""
-    n = config.pool_size(model)
-    ks = {k for s in config.specs(model) if s.name in POOL_STRATEGIES for k in config.ladder(s)}
+def timing_budgets(config: StudyConfig, model: str, pool: str = "cot") -> list[int]:
+    """The budgets below a pool's size that the batching calibration times for real."""
+    n = config.pools(model).get(pool, 0)
+    ks = {k for s in config.specs(model) if (p := pooling(s)) and p.pool == pool for k in config.ladder(s)}
     return sorted(k for k in ks if k < n)
 
 
 def plan(config: StudyConfig, items: list[Item], done: set[tuple[str, str, str]]) -> list[Work]:
     work = []
     for model in config.models:
+        pools = config.pools(model)
         for position, item in enumerate(items):
-            n = config.pool_size(model)
-            if n > 0:
-                work.append(Work(model, item, "pool", None, n))
+            for pool, n in pools.items():
+                work.append(Work(model, item, pool_kind(pool), None, n, pool))
             for spec in config.specs(model):
-                if spec.name in POOL_STRATEGIES:
-                    continue
-                for k in config.ladder(spec):
-                    at = (
-                        spec
-                        if spec.name in ("cot", "direct")
-                        else Spec(spec.name, k, spec.params, spec.inner)
-                    )
+                if pooling(spec) is None:
+                    at = run_spec(spec)
                     work.append(Work(model, item, f"run:{at}", at))
-            if n > 0 and position < config.timing_problems:
-                work += [Work(model, item, f"timing:{k}", None, k) for k in timing_budgets(config, model)]
+            if position < config.timing_problems:
+                for pool in pools:
+                    work += [
+                        Work(model, item, timing_kind(pool, k), None, k, pool)
+                        for k in timing_budgets(config, model, pool)
+                    ]
     return [w for w in work if (w.model, w.item.id, w.kind) not in done]
-
-
-def _needs_logprobs(config: StudyConfig, model: str) -> bool:
-    return any(
-        s.name == "bon" and s.params.get("scorer", "logprob") == "logprob" for s in config.specs(model)
-    )
 
 
 def judge(store: StudyStore, item: Item, answer: str | None) -> bool:
@@ -170,36 +184,22 @@ def judge(store: StudyStore, item: Item, answer: str | None) -> bool:
     return verdict
 
 
-async def _do(
-    work: Work,
-    backend: Backend,
-    ref: ModelRef,
-    config: StudyConfig,
-    store: StudyStore,
-    table: prices.PriceTable,
-) -> None:
+async def _do(work: Work, session: Session, config: StudyConfig, store: StudyStore) -> None:
     seed = request_seed(config.seed, work.model, work.item.id, work.kind)
-    ctx = Context(
-        backend=backend,
-        model=work.model,
-        compute_parameters=ref.compute_parameters,
-        params=SamplingParams(max_tokens=config.max_tokens, seed=seed),
-        # --temperature is the pool's; a run keeps its strategy's own default (cot and direct: greedy)
-        temperature=None,
-        ledger=Ledger(prices=table),
-    )
+    # --temperature is the pool's; a run keeps its strategy's own default (cot and direct: greedy)
+    ctx = session.context(seed=seed, temperature=None)
     problem = work.item.problem()
     if work.spec is None:
-        messages = prompts.messages(prompts.COT, problem)
+        messages = prompts.messages(POOL_PROMPTS[work.pool], problem)
         samples = await ctx.generate(
             messages,
             work.n,
             temperature=config.temperature,
-            logprobs=_needs_logprobs(config, work.model),
+            logprobs=config.pool_logprobs(work.model, work.pool),
             stop=problem.stop,
         )
         stored = []
-        if work.kind == "pool":  # a timing request is measured, not judged
+        if work.kind.startswith("pool"):  # a timing request is measured, not judged
             for s in samples:
                 answer = extract_answer(s.text, problem.answer_format)
                 stored.append(
@@ -306,8 +306,6 @@ def run_study(
                 },
             )
         todo = plan(config, items, store.done())
-        factory = backend_factory or default_backend
-        table = prices.load()
         columns = (
             TextColumn("{task.description}"),
             BarColumn(),
@@ -322,13 +320,10 @@ def run_study(
                 if not mine:
                     continue
                 task = progress.add_task(model, total=len(mine))
-                backend, ref = factory(model, config)
-                try:
+                with open_session(model, config, backend_factory) as session:
                     for work in mine:
-                        asyncio.run(_do(work, backend, ref, config, store, table))
+                        asyncio.run(_do(work, session, config, store))
                         progress.advance(task)
-                finally:
-                    backend.close()
         summary = write_outputs(config, store)
         from ponder.report import render
 

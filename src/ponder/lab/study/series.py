@@ -18,10 +18,12 @@ import numpy as np
 
 from ponder.lab import estimators as est
 from ponder.lab.study.charges import Charge, charge
-from ponder.lab.study.config import StudyConfig
+from ponder.lab.study.config import StudyConfig, pooling
 from ponder.lab.study.store import StudyStore
 from ponder.models import prices
 from ponder.specs import Spec
+from ponder.strategies.base import info_of
+from ponder.strategies.pooling import PoolView
 
 Hosted = tuple[prices.PriceTable, str] | None  # a hosted model's price table and server name
 MEASURED = "measured: each budget requested for real on every problem"
@@ -63,9 +65,15 @@ class Pool:
     prompt_seconds: np.ndarray  # (P,) the engine's own prompt time of each pool request
 
 
+def run_spec(spec: Spec) -> Spec:
+    """A strategy that runs as written, with its budget spelled out (`cot` stays `cot`)."""
+    info = info_of(spec)
+    return spec.at(info.n(spec)) if info.budget else spec
+
+
 def spec_name(spec: Spec) -> str:
     """A strategy without its budget: `bon:scorer=vote`."""
-    return str(Spec(spec.name, None, spec.params, spec.inner))
+    return str(spec.at(None))
 
 
 def load_pool(
@@ -76,8 +84,9 @@ def load_pool(
     calls: dict[int, list[dict[str, Any]]],
     rate: float,
     hosted: Hosted,
+    kind: str = "pool",
 ) -> Pool:
-    rows = [requests[(model, pid, "pool")] for pid in ids]
+    rows = [requests[(model, pid, kind)] for pid in ids]
     samples = [store.samples(r["id"]) for r in rows]
     n = len(samples[0])
     P = len(ids)
@@ -127,13 +136,15 @@ def load_timing(
     calls: dict[int, list[dict[str, Any]]],
     rate: float,
     hosted: Hosted,
+    prefix: str = "timing:",
 ) -> Timing:
+    """A pool's timing requests (`timing:k` for the chain-of-thought pool, `timing:NAME:k` else)."""
     seconds: dict[tuple[str, int], float] = {}
     decode: dict[tuple[str, int], float] = {}
     for (m, pid, kind), r in requests.items():
-        if m != model or not kind.startswith("timing:"):
+        if m != model or not kind.startswith(prefix) or not kind.removeprefix(prefix).isdigit():
             continue
-        k = int(kind.removeprefix("timing:"))
+        k = int(kind.removeprefix(prefix))
         mine = calls.get(r["id"], [])
         seconds[(pid, k)] = charge(r, mine, rate, hosted).seconds
         decode[(pid, k)] = r["wall_seconds"] - sum(c["prompt_seconds"] for c in mine)
@@ -177,21 +188,12 @@ def pool_series(
 ) -> tuple[list[Series], dict[str, Any]]:
     ks = config.ladder(spec)
     n = pool.correct.shape[1]
-    info: dict[str, Any] = {}
+    how = pooling(spec)
+    assert how is not None, f"{spec} is not pooled"
+    view = PoolView(pool.correct, pool.labels, pool.scores, pool.valid, seed=config.seed)
+    estimate = how.estimate(view, ks)
+    values, info = estimate.values, dict(estimate.info)
     coverage = est.pass_at_k_curve(pool.correct, ks)
-    if spec.name == "coverage":
-        values = coverage
-    elif (
-        spec.name == "sc"
-        or spec.params.get("scorer") == "vote"
-        or not np.isfinite(pool.scores).any()  # no logprobs: bon falls back to the vote, as the strategy does
-    ):
-        curve = est.majority_curve(pool.labels, pool.correct, ks, seed=config.seed)
-        values = curve.values
-        info = {"methods": dict(zip(map(str, ks), curve.method, strict=True)),
-                "mc_error": dict(zip(map(str, ks), map(float, curve.mc_error), strict=True))}  # fmt: skip
-    else:
-        values = est.best_of_k_curve(pool.scores, pool.correct, ks, valid=pool.valid)
     mean_completion = pool.completion.mean(axis=1)
     prompt = np.array([c.prompt_tokens for c in pool.charges])
     per_token = np.array([c.per_token_flops for c in pool.charges])
@@ -223,7 +225,7 @@ def pool_series(
                 seconds_method=method,
                 derived=("mean_completion_tokens", "mean_flops", "mean_seconds", "mean_cost_usd"),
                 coverage=coverage[:, j],
-                selection=spec.name != "coverage",
+                selection=how.selection,
             )
         )
     return out, info
@@ -242,7 +244,7 @@ def run_series(
 ) -> list[Series]:
     out = []
     for k in config.ladder(spec):
-        at = spec if spec.name in ("cot", "direct") else Spec(spec.name, k, spec.params, spec.inner)
+        at = run_spec(spec)
         rows = [requests[(model, pid, f"run:{at}")] for pid in ids]
         charges = [charge(r, calls.get(r["id"], []), rate, hosted) for r in rows]
         truncated = np.array(

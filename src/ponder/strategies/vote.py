@@ -1,0 +1,66 @@
+"""`vote@N(inner)`: a majority vote over N independent runs of any inner strategy.
+
+Each run is a child context with its own seed and the vote's sampling temperature (a greedy `cot`
+inside would otherwise give N identical runs), so `vote@8(cot)` is self-consistency by composition,
+and its usage is the sum of its runs' to the token. The runs go to the engine together (its slots
+are sized for N × the inner strategy's samples). A run stopped by a limit casts the vote it has.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from ponder.specs import Spec
+from ponder.strategies.base import Context, Strategy, StrategyInfo, register
+from ponder.strategies.pooling import Pooling, majority
+from ponder.strategies.sampling import DEFAULT_SAMPLING_TEMPERATURE, TEMPERATURE, vote
+from ponder.types import Candidate, Problem, Result
+
+
+def vote_runs(
+    *, spec: str, n: int, inner: Strategy, inner_spec: str, temperature: float | None = None
+) -> Strategy:
+    async def run(problem: Problem, ctx: Context) -> Result:
+        t = temperature if temperature is not None else ctx.temperature
+        t = DEFAULT_SAMPLING_TEMPERATURE if t is None else t
+        runs = await asyncio.gather(*(inner(problem, ctx.child(temperature=t)) for _ in range(n)))
+        winner, votes = vote([r.answer for r in runs])
+        total = len(runs)
+        candidates = [
+            Candidate(
+                text=r.candidates[0].text if r.candidates else "",
+                answer=r.answer,
+                score=votes.get(r.answer, 0) / total if r.answer is not None else 0.0,
+                completion_tokens=r.usage.completion_tokens,
+                thoughts=r.candidates[0].thoughts if r.candidates else "",
+                finish_reason=r.candidates[0].finish_reason if r.candidates else "stop",
+                thinking_tokens=r.usage.thinking_tokens,
+            )
+            for r in runs
+        ]
+        return ctx.result(answer=winner, strategy=spec, candidates=candidates, votes=votes, scorer="vote")
+
+    return run
+
+
+def _pooling(spec: Spec) -> Pooling | None:
+    """A vote over plain chain-of-thought runs is one pool's majority vote (sc); other inners run."""
+    inner = spec.inner
+    if inner is not None and inner.name == "cot" and not inner.params and inner.inner is None:
+        return Pooling(majority)
+    return None
+
+
+register(
+    StrategyInfo(
+        "vote",
+        "majority vote over N independent runs of an inner strategy, e.g. vote@8(cot)",
+        vote_runs,
+        {"temperature": TEMPERATURE},
+        budget=True,
+        default_n=8,
+        wraps=True,
+        default_inner="cot",
+        pooling=_pooling,
+    )
+)
