@@ -15,6 +15,8 @@ from typing import Any
 
 from ponder.backends.base import MAX_N
 from ponder.errors import PonderError
+from ponder.limits import Limit
+from ponder.session import parse_roles
 from ponder.specs import Spec, parse_spec, parse_specs
 from ponder.strategies import DEFAULT_STRATEGIES, POOL_ESTIMATORS, REGISTRY, Pooling, build, info_of
 
@@ -71,6 +73,12 @@ class StudyConfig:
     # Problems on which each pool budget k < n is also requested for real, to measure the engine's
     # batching curve (seconds at k); 0 prorates seconds by token share instead (an estimate).
     timing_problems: int = 3
+    # Models of roles other than the policy ({"judge": "qwen2.5-1.5b"}): the `[roles]` table of a
+    # TOML config, `--role ROLE=MODEL` / `--judge MODEL` on the command line. Each studied model is
+    # the policy in turn; a role named here serves every one of them.
+    roles: dict[str, str] = field(default_factory=dict)
+    # A hard limit per problem and run ("tokens=4000,usd=0.01"): see `ponder.limits`.
+    limit: str | None = None
 
     @classmethod
     def from_toml(cls, path: Path, **overrides: Any) -> StudyConfig:
@@ -88,6 +96,8 @@ class StudyConfig:
         for key in ("models", "strategies"):
             if isinstance(data.get(key), str):
                 data[key] = [s for s in data[key].split(",") if s]
+        if isinstance(data.get("roles"), dict):
+            data["roles"] = {str(k): v for k, v in data["roles"].items()}
         if isinstance(data.get("only"), dict):
             data["only"] = {
                 m: v.split(",") if isinstance(v, str) else list(v) for m, v in data["only"].items()
@@ -148,8 +158,13 @@ class StudyConfig:
                 raise bad(name, "a whole number")
         if not isinstance(self.temperature, int | float) or isinstance(self.temperature, bool):
             raise bad("temperature", "a number")
-        if self.base_url is not None and not isinstance(self.base_url, str):
-            raise bad("base_url", "a string")
+        for name in ("base_url", "limit"):
+            if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
+                raise bad(name, "a string")
+        if not isinstance(self.roles, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in self.roles.items()
+        ):
+            raise bad("roles", "a table of role = model")
         if not isinstance(self.compare, list) or not all(isinstance(c, str) for c in self.compare):
             raise bad("compare", "a list of 'SPEC@K/MODEL vs SPEC@K/MODEL'")
         if not isinstance(self.only, dict) or not all(
@@ -176,6 +191,8 @@ class StudyConfig:
             raise PonderError("--seed must be between 0 and 2147483647")
         if not self.strategies:
             raise PonderError("--strategies needs at least one strategy")
+        self.role_models(self.models[0])
+        Limit.parse(self.limit)
         if not 0 <= self.timing_problems <= 100_000:
             raise PonderError("--timing-problems must be between 0 and 100000")
         strangers = set(self.only) - set(self.models)
@@ -218,6 +235,10 @@ class StudyConfig:
             if str(spec.at(None)) == strategy and budget in self.ladder(spec):
                 return
         raise PonderError(f"--compare names {strategy}@{budget} for {model}, which the study does not run")
+
+    def role_models(self, model: str) -> dict[str, str]:
+        """The roles of a studied model's session: it is the policy; the other roles are shared."""
+        return parse_roles(model, [f"{r}={m}" for r, m in self.roles.items()])
 
     def identity(self) -> dict[str, Any]:
         """What must match for `--resume` to continue this study (everything but where it is)."""

@@ -39,6 +39,7 @@ from ponder.errors import PonderError
 from ponder.lab.study.config import StudyConfig, pooling
 from ponder.lab.study.series import run_spec
 from ponder.lab.study.store import StoredSample, StudyStore
+from ponder.limits import Limit
 from ponder.models.resolve import ModelRef
 from ponder.progress import Progress
 from ponder.session import Options, Session
@@ -50,7 +51,7 @@ from ponder.tasks.base import Item
 
 STORE_NAME = "study.sqlite"
 # Settings added since studies were first stored, with the value that reproduces a study that lacks them.
-LEGACY_SETTINGS: dict[str, Any] = {"timing_problems": 0}
+LEGACY_SETTINGS: dict[str, Any] = {"timing_problems": 0, "roles": {}, "limit": None}
 BackendFactory = Callable[[str, StudyConfig], tuple[Backend, ModelRef]]
 
 
@@ -62,10 +63,11 @@ def open_session(model: str, config: StudyConfig, factory: BackendFactory | None
         threads=config.threads,
         ctx=config.ctx,
         base_url=config.base_url,
+        limit=Limit.parse(config.limit),
     )
     slots = max([1, config.pool_size(model), *(samples_needed_of(s) for s in config.specs(model))])
     opener = None if factory is None else (lambda m, o, k: factory(m, config))
-    return Session.open(model, options, slots=slots, quiet=False, opener=opener)
+    return Session.open(config.role_models(model), options, slots=slots, quiet=False, opener=opener)
 
 
 def samples_needed_of(spec: Spec) -> int:
@@ -187,9 +189,10 @@ def judge(store: StudyStore, item: Item, answer: str | None) -> bool:
 async def _do(work: Work, session: Session, config: StudyConfig, store: StudyStore) -> None:
     seed = request_seed(config.seed, work.model, work.item.id, work.kind)
     # --temperature is the pool's; a run keeps its strategy's own default (cot and direct: greedy)
-    ctx = session.context(seed=seed, temperature=None)
     problem = work.item.problem()
     if work.spec is None:
+        # A pool is not a run: a limit caps each run of a strategy, never the pool its budgets share.
+        ctx = session.context(seed=seed, temperature=None, limit=None)
         messages = prompts.messages(POOL_PROMPTS[work.pool], problem)
         samples = await ctx.generate(
             messages,
@@ -216,6 +219,7 @@ async def _do(work: Work, session: Session, config: StudyConfig, store: StudySto
             calls=ctx.ledger.records,
         )
         return
+    ctx = session.context(seed=seed, temperature=None)
     result = await build(work.spec)(problem, ctx)
     verdict = judge(store, work.item, result.answer)
     stored = [
