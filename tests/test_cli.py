@@ -75,6 +75,32 @@ def test_ask_json_usage_adds_up_and_is_recorded(isolated_home: Path, smol_path: 
     assert len(shown["calls"]) == 1
 
 
+def test_a_composed_strategy_on_the_real_model_sums_its_calls(isolated_home: Path, smol_path: Path) -> None:
+    """`vote@3(cot)`: three child runs at the vote's temperature, usage equal to the sum of its calls,
+    the tree kept in the store and shown by `runs show`; a judge role on a second model reference
+    opens its own engine and is recorded under its role."""
+    args = ["ask", QUESTION, "-m", "smollm2-135m", "-s", "vote@3(cot)", "--max-tokens", "24", "--seed", "3"]
+    data = json.loads(ponder(*args, "--json").stdout)
+    assert len(data["children"]) == 3 and len(data["calls"]) == 3
+    for key in ("calls", "prompt_tokens", "cached_prompt_tokens", "completion_tokens", "flops", "cost_usd"):
+        assert data["usage"][key] == pytest.approx(sum(c[key] for c in data["calls"]))
+        assert data["usage"][key] == pytest.approx(sum(c["usage"][key] for c in data["children"]))
+    assert data["usage"]["completion_tokens"] == sum(c["completion_tokens"] for c in data["candidates"])
+    assert sum(data["votes"].values()) == sum(c["answer"] is not None for c in data["children"])
+    shown = ponder("runs", "show", data["run_id"])
+    assert shown.stdout.count("cot on smollm2-135m") == 3
+    stored = json.loads(ponder("runs", "show", data["run_id"], "--json").stdout)
+    assert [c["usage"] for c in stored["children"]] == [c["usage"] for c in data["children"]]
+
+
+def test_a_limit_holds_on_the_real_model(isolated_home: Path, smol_path: Path) -> None:
+    args = ["ask", QUESTION, "-m", "smollm2-135m", "-s", "vote@4(cot)", "--max-tokens", "32"]
+    data = json.loads(ponder(*args, "--limit", "tokens=40", "--seed", "2", "--json").stdout)
+    assert data["usage"]["completion_tokens"] <= 40
+    assert data["stopped"] is not None and "limit" in data["stopped"]
+    assert len(data["children"]) == 4 and len(data["calls"]) < 4
+
+
 def test_ask_for_people(smol_path: Path) -> None:
     out = ponder("ask", "What is 2+2?", "-m", "smollm2-135m", "-s", "sc@2", "--max-tokens", "16")
     assert "answer:" in out.stdout and "compute" in out.stdout and "runs show" in out.stdout
@@ -110,6 +136,10 @@ def test_models_lists_the_catalog(smol_path: Path) -> None:
         (["ask", QUESTION, "-m", "smollm2-135m", "-s", "sc@2:temperature=-3"], "between 0 and 2"),
         (["ask", QUESTION, "-m", "smollm2-135m", "--ctx", "100000000"], "trained context"),
         (["ask", QUESTION, "-m", "smollm2-135m", "--seed", "-1"], "--seed"),
+        (["ask", QUESTION, "-m", "smollm2-135m", "--limit", "tokens=lots"], "bad limit"),
+        (["ask", QUESTION, "-m", "smollm2-135m", "--role", "judge"], "--role"),
+        (["ask", QUESTION, "-m", "smollm2-135m", "-s", "sc@2(cot)"], "does not wrap"),
+        (["ask", QUESTION, "-m", "smollm2-135m", "--judge", "gpt-5"], "unknown model"),
         (["models", "pull", "gpt-5"], "unknown model"),
     ],
 )

@@ -33,6 +33,17 @@ def ask(
     api_key: Annotated[
         str | None, typer.Option(help="API key for openai: models (default: PONDER_API_KEY, OPENAI_API_KEY).")
     ] = None,
+    judge: Annotated[
+        str | None, typer.Option(help="The judge role's model (short for --role judge=MODEL).")
+    ] = None,
+    role: Annotated[
+        list[str] | None,
+        typer.Option(help="A role's model, ROLE=MODEL (repeatable); a role without one uses --model."),
+    ] = None,
+    limit: Annotated[
+        str | None,
+        typer.Option(help="Cap this question's compute: tokens=N,calls=N,usd=X,seconds=X (any of them)."),
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Answer QUESTION, spending compute as the strategy says, and record the run."""
@@ -47,6 +58,9 @@ def ask(
         api_key=api_key,
         threads=threads,
         ctx=ctx,
+        judge=judge,
+        roles=role or [],
+        limit=limit,
         quiet=json_out,
     )
     if json_out:
@@ -88,6 +102,16 @@ def show(result: Result) -> None:
         f"{u.cost_usd:.6f}",
     )
     console.print(table)
+    roles = {(c.role, c.model) for c in result.calls}
+    if len(roles) > 1:
+        for r, m in sorted(roles):
+            mine = [c for c in result.calls if (c.role, c.model) == (r, m)]
+            spent = sum(c.usage.completion_tokens for c in mine)
+            console.print(f"[dim]{r} on {esc(m)}: {len(mine)} calls, {spent} completion tokens")
+    if result.children:
+        console.print(f"[dim]{len(result.children)} inner runs: `--json` shows each under children")
+    if result.stopped:
+        console.print(f"[yellow]{esc(result.stopped)}[/yellow]")
     for note in result.notes:
         console.print(f"[yellow]note:[/yellow] {note}")
     if result.run_id:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -64,9 +64,24 @@ def show_run(
     for s in run["samples"]:
         console.print(f"[cyan]#{s['seq']}[/cyan] answer={esc(s['answer'])} tokens={s['completion_tokens']}")
         console.print(fold(s["text"]), markup=False, highlight=False)
+    _tree(run["children"])
+    if run.get("stopped"):
+        console.print(f"[yellow]{esc(run['stopped'])}[/yellow]")
     console.print(
         f"calls={run['calls'] and len(run['calls'])} prompt={run['prompt_tokens']} "
         f"cached={run['cached_prompt_tokens']} completion={run['completion_tokens']} "
         f"seconds={run['wall_seconds']:.1f} FLOPs={human_count(run['flops'])} "
         f"$={run['cost_usd']:.6f}"
     )
+
+
+def _tree(children: list[dict[str, Any]], depth: int = 1) -> None:
+    """The inner runs, indented under the run that made them, each with its answer and usage."""
+    for i, c in enumerate(children):
+        u = c["usage"]
+        stopped = " [yellow](stopped by the limit)[/yellow]" if c.get("stopped") else ""
+        console.print(
+            f"{'  ' * depth}[cyan]└ {i}[/cyan] {esc(c['strategy'])} on {esc(c['model'])}: "
+            f"answer={esc(c['answer'])} calls={u['calls']} completion={u['completion_tokens']}{stopped}"
+        )
+        _tree(c.get("children", []), depth + 1)

@@ -32,7 +32,8 @@ class Store:
         with self.db:
             self.db.execute(
                 f"INSERT INTO runs (id, created_at, kind, model, strategy, question, answer, scorer,"
-                f" settings, notes, {', '.join(_USAGE)}) VALUES ({', '.join('?' * (10 + len(_USAGE)))})",
+                f" settings, notes, children, stopped, {', '.join(_USAGE)})"
+                f" VALUES ({', '.join('?' * (12 + len(_USAGE)))})",
                 (
                     run_id,
                     datetime.now(UTC).isoformat(timespec="seconds"),
@@ -44,6 +45,8 @@ class Store:
                     result.scorer,
                     json.dumps(settings, sort_keys=True),
                     json.dumps(result.notes),
+                    json.dumps([c.to_dict() for c in result.children]),
+                    result.stopped,
                     *(usage[k] for k in _USAGE),
                 ),
             )
@@ -90,6 +93,7 @@ class Store:
         run = dict(rows[0])
         run["settings"] = json.loads(run["settings"])
         run["notes"] = json.loads(run["notes"])
+        run["children"] = json.loads(run["children"])
         run["calls"] = [
             dict(r) for r in self.db.execute("SELECT * FROM calls WHERE run_id=? ORDER BY seq", (run["id"],))
         ]

@@ -91,6 +91,13 @@ def m002_calibrations(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX calibrations_lookup ON calibrations(family, model, id)")
 
 
+@migration
+def m003_run_tree(db: sqlite3.Connection) -> None:
+    """A run keeps its inner strategies' results (a vote's runs) and why a limit stopped it."""
+    db.execute("ALTER TABLE runs ADD COLUMN children TEXT NOT NULL DEFAULT '[]'")
+    db.execute("ALTER TABLE runs ADD COLUMN stopped TEXT")
+
+
 def migrate(db: sqlite3.Connection) -> list[str]:
     """Apply the migrations not yet applied; return their names."""
     db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
