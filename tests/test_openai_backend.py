@@ -12,9 +12,9 @@ import ponder
 from ponder import PonderError
 from ponder.backends.embedded import EmbeddedBackend
 from ponder.backends.openai_compat import OpenAIBackend
-from ponder.serve.app import create_app
 from ponder.types import Message, SamplingParams
 from served import free_port, serving
+from served_app import create_app
 
 PROMPT = [Message("user", "Count to five.")]
 FIXED = SamplingParams(max_tokens=10, temperature=0.8, seed=3, ignore_eos=True)

@@ -10,6 +10,10 @@
    post-sampling probabilities when no scorer needs logprobs); the engine's usage counts the first
    sample only.
 4. The engine answers errors with a dict, not an exception; they become one-line `PonderError`s.
+5. Continuation (a final assistant message, see `ponder.backends.base`): for a chat model the engine
+   prefills it natively (llama.cpp renders the template up to the assistant's turn, appends the text
+   without an end-of-turn, and repeats the prefix in its reply, which `parse_response` removes); for
+   a base model the plain transcript (`messages_to_prompt`) ends with the text.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ponder.backends.base import Capabilities
+from ponder.backends.base import Capabilities, continued, messages_to_prompt
 from ponder.backends.response import parse_response
 from ponder.errors import PonderError, missing_extra
 from ponder.types import Generation, Message, Sample, SamplingParams
@@ -32,12 +36,6 @@ def _chunk_seed(seed: int, chunk: int) -> int:
         return seed
     digest = hashlib.sha256(f"{seed}:{chunk}".encode()).digest()
     return int.from_bytes(digest[:4], "little")
-
-
-def messages_to_prompt(messages: Sequence[Message]) -> str:
-    """A plain prompt for a base model that has no chat template."""
-    parts = [m.content for m in messages if m.role != "assistant"]
-    return "\n\n".join(parts) + "\n\n"
 
 
 class EmbeddedBackend:
@@ -77,7 +75,7 @@ class EmbeddedBackend:
                 "and that --ctx and the slots fit in memory"
             ) from None
         self.capabilities = Capabilities(
-            max_n=n_parallel, logprobs=True, prefix_sharing=True, local_cores=threads
+            max_n=n_parallel, logprobs=True, prefix_sharing=True, local_cores=threads, continuation=True
         )
 
     def _request(
@@ -110,8 +108,12 @@ class EmbeddedBackend:
         return dict(self._server.handle_completions(body))
 
     def handle_chat(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Pass an OpenAI-shaped request straight to the engine (for the HTTP server)."""
+        """Pass an OpenAI-shaped chat request straight to the engine (for an HTTP front)."""
         return dict(self._server.handle_chat_completions(body))
+
+    def handle_completions(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Pass an OpenAI-shaped text completion request straight to the engine (for an HTTP front)."""
+        return dict(self._server.handle_completions(body))
 
     def _check(self, response: dict[str, Any]) -> None:
         error = response.get("error")
@@ -138,7 +140,7 @@ class EmbeddedBackend:
             t0 = time.perf_counter()
             response = self._request(messages, params, size, seed)
             self._check(response)
-            parsed = parse_response(response, time.perf_counter() - t0)
+            parsed = parse_response(response, time.perf_counter() - t0, continued(messages))
             if len(parsed.samples) != size:
                 raise PonderError(f"the engine returned {len(parsed.samples)} of {size} samples")
             samples += parsed.samples

@@ -8,6 +8,24 @@
    asked for one sample per request instead, so every count comes from a `usage` that means one
    sample (llama.cpp's server counts only the first choice when n > 1).
 4. Where the server's usage exceeds the counted tokens (hidden reasoning), the call keeps the larger.
+5. `chat=False` (a base model, no chat template) sends every request to `/v1/completions` with the
+   plain transcript (`messages_to_prompt`), as the embedded backend does for base models.
+
+Continuation (a final assistant message, see `ponder.backends.base`) has no single OpenAI field, so
+`continuation` chooses how a chat model is asked:
+
+- "auto" (the default) sends the final assistant message with vLLM's `continue_final_message=True,
+  add_generation_prompt=False` (in the body). vLLM and SGLang continue through them; llama.cpp's
+  server ignores them and prefills a final assistant message natively (Ollama too). A server that
+  refuses the fields with a 400 (OpenAI's API rejects unknown fields) is remembered and every
+  continuation on it fails with a one-line error: it would answer the text as a finished turn,
+  silently, so it is not asked again some other way.
+- "prefill" sends the final assistant message alone, for a server that prefills it but refuses
+  vLLM's fields.
+- A base model (`chat=False`) is continued through `/v1/completions`: the prompt ends with the text.
+
+In every mode a sample's text is the new text only: a reply that repeats the prefix (llama.cpp's
+does; vLLM's does not unless asked to echo) has it removed by `parse_response`.
 """
 
 from __future__ import annotations
@@ -17,9 +35,9 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, Literal
 
-from ponder.backends.base import MAX_N, Capabilities
+from ponder.backends.base import MAX_N, Capabilities, continued, messages_to_prompt
 from ponder.backends.response import ParsedResponse, parse_response
 from ponder.errors import PonderError, missing_extra
 from ponder.types import Generation, Message, SamplingParams
@@ -42,25 +60,48 @@ class OpenAIBackend:
         api_key: str | None = None,
         max_retries: int = 4,
         timeout: float = 600.0,
+        chat: bool = True,
+        continuation: Literal["auto", "prefill"] = "auto",
     ) -> None:
         try:
             import openai
         except ImportError:
             raise missing_extra("openai", "openai") from None
+        if continuation not in ("auto", "prefill"):
+            raise PonderError(f"continuation must be 'auto' or 'prefill', not {continuation!r}")
         self._openai = openai
         self.model = model
+        self.chat = chat
+        self.continuation = continuation
         self.base_url, key = resolve_endpoint(base_url, api_key)
         self._client = openai.AsyncOpenAI(
             base_url=self.base_url, api_key=key, max_retries=max_retries, timeout=timeout
         )
         self._n_ok = True
         self._logprobs_ok = True
-        self.capabilities = Capabilities(max_n=MAX_N, logprobs=True, prefix_sharing=True)
+        self._continues = True  # False once the server refused vLLM's continuation fields
+        self.capabilities = Capabilities(max_n=MAX_N, logprobs=True, prefix_sharing=True, continuation=True)
 
     async def _create(self, messages: Sequence[Message], params: SamplingParams, n: int) -> Any:
-        extra: dict[str, Any] = {}
+        body: dict[str, Any] = {}
         if params.ignore_eos:
-            extra["extra_body"] = {"ignore_eos": True}
+            body["ignore_eos"] = True
+        if not self.chat:
+            return await self._client.completions.create(
+                model=self.model,
+                prompt=messages_to_prompt(messages),
+                n=n,
+                max_tokens=params.max_tokens,
+                temperature=params.temperature,
+                top_p=params.top_p,
+                seed=params.seed,
+                stop=list(params.stop) or None,
+                logprobs=1 if self._logprobs_ok else None,  # each choice's tokens are counted from them
+                extra_body=body or None,
+            )
+        if self._sends_fields(messages):
+            body |= {"continue_final_message": True, "add_generation_prompt": False}
+        extra: dict[str, Any] = {}
         if self._logprobs_ok:  # always: each choice's tokens are counted from them
             extra["logprobs"] = True
             extra["top_logprobs"] = 1
@@ -73,7 +114,19 @@ class OpenAIBackend:
             top_p=params.top_p,
             seed=params.seed,
             stop=list(params.stop) or None,
+            extra_body=body or None,
             **extra,
+        )
+
+    def _sends_fields(self, messages: Sequence[Message]) -> bool:
+        """Whether a request carries vLLM's continuation fields."""
+        return self.chat and self.continuation == "auto" and continued(messages) is not None
+
+    def _no_continuation(self) -> PonderError:
+        return PonderError(
+            f"{self.base_url} does not continue an assistant message (it refused "
+            "continue_final_message): serve the model with vLLM, SGLang or llama.cpp, or pass "
+            "continuation='prefill' where the server prefills a final assistant message itself"
         )
 
     async def _request(self, messages: Sequence[Message], params: SamplingParams, n: int) -> ParsedResponse:
@@ -85,6 +138,11 @@ class OpenAIBackend:
                 response = await self._create(messages, params, n)
             except openai.BadRequestError as e:
                 text = str(e).lower()
+                if self._sends_fields(messages) and (
+                    "continue_final_message" in text or "add_generation_prompt" in text
+                ):
+                    self._continues = False
+                    raise self._no_continuation() from None
                 if n > 1 and self._n_ok and ("'n'" in text or " n " in text or "`n`" in text):
                     self._n_ok = False
                     raise _Refused(None) from None
@@ -113,7 +171,7 @@ class OpenAIBackend:
                     f"{self.base_url} failed with HTTP {e.status_code} after retries: try later"
                 ) from None
             latency = time.perf_counter() - t0
-            parsed = parse_response(response.model_dump(), latency)
+            parsed = parse_response(response.model_dump(), latency, continued(messages))
             if n == 1:
                 return _count_single(parsed)
             if not parsed.counted:
@@ -124,6 +182,8 @@ class OpenAIBackend:
             return parsed
 
     async def generate(self, messages: Sequence[Message], params: SamplingParams, n: int) -> Generation:
+        if not self._continues and self._sends_fields(messages):
+            raise self._no_continuation()
         started = time.perf_counter()
         parts: list[ParsedResponse] = []
         wasted: list[ParsedResponse] = []  # answered but unusable: spent all the same

@@ -4,6 +4,11 @@ Both backends speak this shape: the embedded engine returns it as a dict, and th
 the `openai` client's objects to one. Parsing is defensive: servers differ in which fields they fill.
 Each choice's completion tokens are counted from its own logprobs (one entry per token), because
 llama.cpp's server reports `usage.completion_tokens` of the first choice only when n > 1.
+
+A continuation (`prefix` given: the final assistant message's text) keeps the new text exactly as
+generated. Servers differ on whether the reply repeats the prefix (llama.cpp's chat endpoint does,
+vLLM's does not): the repetition is removed, and where the choice's tokens are known they decide, so
+a model that itself writes the prefix again keeps what it wrote.
 """
 
 from __future__ import annotations
@@ -30,21 +35,54 @@ def _int(value: Any) -> int:
     return int(value) if isinstance(value, int | float) else 0
 
 
-def _choice(choice: dict[str, Any], latency_s: float) -> tuple[Sample, bool]:
+def _entries(logprobs: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """One entry per generated token: the chat shape (`content`, also llama.cpp's text completions),
+    or the text completion's older parallel lists (`tokens`, `token_logprobs`: vLLM, OpenAI)."""
+    content = logprobs.get("content")
+    if isinstance(content, list):
+        return content
+    tokens = logprobs.get("tokens")
+    if not isinstance(tokens, list):
+        return None
+    values = logprobs.get("token_logprobs") or []
+    return [
+        {"token": token, "logprob": values[i] if i < len(values) else None} for i, token in enumerate(tokens)
+    ]
+
+
+def strip_echo(raw: str, prefix: str, generated: str | None) -> str:
+    """The new text of a continuation whose reply may repeat the prefix (`generated`: the tokens' text)."""
+    if not prefix or not raw.startswith(prefix):
+        return raw
+    if generated is not None and len(raw) <= len(generated):
+        return raw  # the generated tokens alone spell all of it: the model wrote the prefix again
+    return raw[len(prefix) :]
+
+
+def _choice(choice: dict[str, Any], latency_s: float, prefix: str | None) -> tuple[Sample, bool]:
     message = choice.get("message") or {}
     raw = message.get("content") if message else choice.get("text")
     raw = raw or ""
     reasoning = message.get("reasoning_content") or "" if message else ""
-    if reasoning:
-        thoughts, text = reasoning.strip(), raw.strip()
-    else:
-        thoughts, text = split_thinking(raw)
-    entries = (choice.get("logprobs") or {}).get("content")
+    entries = _entries(choice.get("logprobs") or {})
     counted = isinstance(entries, list)
     tokens = entries if isinstance(entries, list) else []
     logprobs = [float(e["logprob"]) for e in tokens if isinstance(e.get("logprob"), int | float)]
     token_bytes = [bytes(e.get("bytes") or str(e.get("token", "")).encode()) for e in tokens]
-    thinking = thinking_token_count(token_bytes, raw) if not reasoning else 0
+    if prefix is not None:
+        generated = b"".join(token_bytes).decode(errors="replace") if counted else None
+        text = strip_echo(raw, prefix, generated)
+        thoughts = reasoning.strip()
+        # Counted over the whole message, the prefix as one leading piece that is then taken off: a
+        # thinking block the prefix opened goes on in the new text.
+        whole = thinking_token_count([prefix.encode(), *token_bytes], prefix + text)
+        thinking = 0 if reasoning else max(0, whole - 1)
+    elif reasoning:
+        thoughts, text = reasoning.strip(), raw.strip()
+        thinking = 0
+    else:
+        thoughts, text = split_thinking(raw)
+        thinking = thinking_token_count(token_bytes, raw)
     sample = Sample(
         text=text,
         thoughts=thoughts,
@@ -57,9 +95,10 @@ def _choice(choice: dict[str, Any], latency_s: float) -> tuple[Sample, bool]:
     return sample, counted
 
 
-def parse_response(response: dict[str, Any], latency_s: float) -> ParsedResponse:
+def parse_response(response: dict[str, Any], latency_s: float, prefix: str | None = None) -> ParsedResponse:
+    """`prefix`: the text a continuation continues (None for a new turn)."""
     choices = sorted(response.get("choices") or [], key=lambda c: _int(c.get("index")))
-    parsed = [_choice(c, latency_s) for c in choices]
+    parsed = [_choice(c, latency_s, prefix) for c in choices]
     usage = response.get("usage") or {}
     details = usage.get("prompt_tokens_details") or {}
     completion_details = usage.get("completion_tokens_details") or {}
