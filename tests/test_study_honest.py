@@ -116,9 +116,9 @@ def _series(values: list[float], flops: float, model: str = "a", strategy: str =
 
 def test_a_perfect_binary_row_has_an_interval_below_one() -> None:
     r = row(_series([1.0] * 20, 1.0, strategy="cot"))
-    assert r["accuracy"] == 1.0
-    assert 0.8 < r["ci_low"] < 0.85 and r["ci_high"] == 1.0  # Wilson at 20/20: 0.839
-    assert r["ci_method"] == "wilson"
+    assert r.accuracy == 1.0
+    assert 0.8 < r.ci_low < 0.85 and r.ci_high == 1.0  # Wilson at 20/20: 0.839
+    assert r.ci_method == "wilson"
 
 
 def test_the_headline_owns_its_choice_and_its_condition() -> None:
@@ -128,20 +128,20 @@ def test_the_headline_owns_its_choice_and_its_condition() -> None:
              for k, f in ((1, 10.0), (2, 20.0), (4, 40.0), (8, 80.0), (16, 160.0))]  # fmt: skip
     head = _headline([large, *small])
     assert head is not None
-    assert head["chosen_among"] == 4  # the four points at no more FLOPs than 100
-    assert "best of its 4 points" in head["sentence"] and "no more FLOPs" in head["sentence"]
-    assert head["flops_condition"] == "at no more FLOPs than large with cot@1"
-    best = next(s for s in small if s.budget == head["a"]["budget"])
+    assert head.chosen_among == 4  # the four points at no more FLOPs than 100
+    assert "best of its 4 points" in head.sentence and "no more FLOPs" in head.sentence
+    assert head.flops_condition == "at no more FLOPs than large with cot@1"
+    best = next(s for s in small if s.budget == head.a.budget)
     from ponder.lab.intervals import paired_difference
 
     unadjusted = paired_difference(best.values, large.values)
-    assert head["ci_low"] < unadjusted.low and head["ci_high"] > unadjusted.high
+    assert head.ci_low < unadjusted.low and head.ci_high > unadjusted.high
     # One model: no FLOPs condition to claim; the sentence says how many points it chose among and
     # states the ratio (the old fallback claimed nothing and adjusted nothing).
     head = _headline(small)
-    assert head is not None and head["flops_condition"] is None
-    assert "no more FLOPs" not in head["sentence"] and "best of its 4 points" in head["sentence"]
-    assert "x its FLOPs" in head["sentence"]
+    assert head is not None and head.flops_condition is None
+    assert "no more FLOPs" not in head.sentence and "best of its 4 points" in head.sentence
+    assert "x its FLOPs" in head.sentence
 
 
 def test_a_flaky_oracle_cannot_split_one_answer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -251,7 +251,7 @@ def test_a_bin_names_a_best_point_only_where_its_interval_clears_the_others() ->
     never = _series([0.0] * problems, 1.0, "m", "cot", 1)
     close = _series([1.0] * (problems - 1) + [0.0], 5.0, "m", "sc", 2)
     clear = _difficulty({"m": pool}, [always, never])["m"]
-    assert all(b["best_strategy"] == "sc" and b["best_budget"] == 4 for b in clear)
+    assert all(b.best_strategy == "sc" and b.best_budget == 4 for b in clear)
     tied = _difficulty({"m": pool}, [always, never, close])["m"]
-    assert all(b["best_strategy"] is None for b in tied)  # sc@4 and sc@2 cannot be told apart
-    assert all(b["ci_low"]["sc@4"] < 1.0 for b in tied)
+    assert all(b.best_strategy is None for b in tied)  # sc@4 and sc@2 cannot be told apart
+    assert all(b.ci_low["sc@4"] < 1.0 for b in tied)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
 from ponder.cli.output import console, esc, human_count
 from ponder.errors import PonderError
+
+if TYPE_CHECKING:
+    from ponder.lab.study.summary import Row, Summary
 
 
 def study(
@@ -49,6 +51,7 @@ def study(
 ) -> None:
     """Run a study: one pool of samples per problem and model, every budget derived from it."""
     from ponder.lab.study import StudyConfig, run_study
+    from ponder.lab.study.summary import Summary
 
     given: dict[str, Any] = {
         "suite": suite,
@@ -82,9 +85,9 @@ def study(
             raise PonderError("ponder study needs --model and --suite (or --config FILE)")
         settings = StudyConfig(**{k: v for k, v in given.items() if v is not None})
     path = run_study(settings, resume=resume, quiet=json_out)
-    summary = json.loads(path.read_text())
+    summary = Summary.load(path)
     if json_out:
-        print(json.dumps(summary, indent=2))
+        print(summary.to_json())
         return
     show(summary)
     console.print(f"summary: {path}\nsamples: {path.parent / 'samples.parquet'}")
@@ -98,40 +101,39 @@ def report(folder: Annotated[Path, typer.Argument(help="A study's folder (--out 
     console.print(f"report: {render(folder)}")
 
 
-def show(summary: dict[str, Any]) -> None:
+def show(summary: Summary) -> None:
     """One table per model, narrow enough for an 80-column terminal."""
-    for model in dict.fromkeys(r["model"] for r in summary["rows"]):
-        _model_table(model, [r for r in summary["rows"] if r["model"] == model])
-    rows = summary["rows"]
-    methods = sorted({r.get("ci_method", "") for r in rows} - {""})
-    seconds = sorted({r.get("seconds_method", "") for r in rows} - {""})
+    rows = summary.rows
+    for model in dict.fromkeys(r.model for r in rows):
+        _model_table(model, [r for r in rows if r.model == model])
+    methods = sorted({r.ci_method for r in rows} - {""})
+    seconds = sorted({r.seconds_method for r in rows} - {""})
     console.print(
-        f"{summary['provenance']['problems']} problems a row; intervals: {esc('; '.join(methods))}. "
+        f"{summary.provenance.problems} problems a row; intervals: {esc('; '.join(methods))}. "
         "FLOPs, seconds and dollars are charged as each strategy would cost run alone (derived); "
         f"seconds: {esc('; '.join(seconds))}.",
         highlight=False,
     )
-    headline = summary.get("headline")
-    if headline:
-        console.print(f"[bold]headline:[/bold] {esc(headline['sentence'])}")
-    for pair in summary.get("comparisons", []):
-        console.print(f"[bold]compared:[/bold] {esc(pair['sentence'])}")
+    if summary.headline is not None:
+        console.print(f"[bold]headline:[/bold] {esc(summary.headline.sentence)}")
+    for pair in summary.comparisons:
+        console.print(f"[bold]compared:[/bold] {esc(pair.sentence)}")
 
 
-def _model_table(model: str, rows: list[dict[str, Any]]) -> None:
+def _model_table(model: str, rows: list[Row]) -> None:
     table = Table(title=f"accuracy against compute: {esc(model)}")
     for col in ("strategy", "k", "accuracy", "95% CI", "coverage", "tokens", "FLOPs", "s", "cut"):
         table.add_column(col, justify="left" if col == "strategy" else "right", no_wrap=True)
     for r in rows:
         table.add_row(
-            esc(r["strategy"]),
-            str(r["budget"]),
-            f"{100 * r['accuracy']:.1f}%",
-            f"{100 * r['ci_low']:.0f}–{100 * r['ci_high']:.0f}%",
-            f"{100 * r['coverage']:.1f}%" if "coverage" in r else "",
-            f"{r['mean_completion_tokens']:.0f}",
-            human_count(r["mean_flops"]),
-            f"{r['mean_seconds']:.1f}",
-            f"{100 * r['truncated_rate']:.0f}%",
+            esc(r.strategy),
+            str(r.budget),
+            f"{100 * r.accuracy:.1f}%",
+            f"{100 * r.ci_low:.0f}–{100 * r.ci_high:.0f}%",
+            f"{100 * r.coverage:.1f}%" if r.coverage is not None else "",
+            f"{r.mean_completion_tokens:.0f}",
+            human_count(r.mean_flops),
+            f"{r.mean_seconds:.1f}",
+            f"{100 * r.truncated_rate:.0f}%",
         )
     console.print(table)

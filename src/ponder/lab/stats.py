@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -46,6 +46,7 @@ class CoverageLaw:
     holdout_observed: float | None = None
 
     def predict(self, k: float) -> float:
+        """Coverage at k samples: the one place the law is evaluated (fit, report, summary)."""
         return math.exp(self.a * k**self.b)
 
     @property
@@ -92,19 +93,18 @@ def fit_coverage_law(ks: Sequence[float], coverage: Sequence[float]) -> Coverage
     a, b, r2 = fitted
     use = (k > 0) & (c > 0) & (c < 1) & np.isfinite(k) & np.isfinite(c)
     used = k[use]
-    residuals = tuple(float(o - math.exp(a * kk**b)) for kk, o in zip(used, c[use], strict=True))
-    law = CoverageLaw(a=a, b=b, r2=r2, points=int(use.sum()), ks=tuple(map(float, used)), residuals=residuals)
+    law = CoverageLaw(a=a, b=b, r2=r2, points=int(use.sum()), ks=tuple(map(float, used)))
+    residuals = tuple(float(o - law.predict(kk)) for kk, o in zip(used, c[use], strict=True))
+    law = replace(law, residuals=residuals)
     top = float(k.max())
     below = k < top
     early = _fit(k[below], c[below])
     if early is None:
         return law
-    ea, eb, _ = early
+    ea, eb, er2 = early
+    held_out = CoverageLaw(a=ea, b=eb, r2=er2, points=int((use & below).sum()))
     observed = float(c[k == top][0])
-    return CoverageLaw(
-        a=a, b=b, r2=r2, points=law.points, ks=law.ks, residuals=residuals,
-        holdout_k=top, holdout_predicted=math.exp(ea * top**eb), holdout_observed=observed,
-    )  # fmt: skip
+    return replace(law, holdout_k=top, holdout_predicted=held_out.predict(top), holdout_observed=observed)
 
 
 def _bootstrap_means(values: FloatArray, resamples: int, seed: int) -> FloatArray:

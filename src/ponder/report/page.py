@@ -1,26 +1,27 @@
 """The study report: one self-contained HTML page (inline CSS, SVG and a few lines of JS).
 
-It reads only the study's folder (summary.json and study.sqlite), so `ponder report DIR` re-renders it
-without a model, and it opens offline: no CDN, no external file.
+It reads only the study's folder (summary.json, as a typed `Summary`, and study.sqlite), so
+`ponder report DIR` re-renders it without a model, and it opens offline: no CDN, no external file.
 """
 
 from __future__ import annotations
 
 import json
-import math
+from collections.abc import Callable, Sequence
 from html import escape
 from pathlib import Path
 from typing import Any
 
 from ponder.lab.study.store import StudyStore
-from ponder.report.svg import PALETTE, Point, Series, plot
+from ponder.lab.study.summary import Bin, Headline, Row, Summary
+from ponder.report.svg import PALETTE, Dot, Line, plot
 
 REPORT = "report.html"
-AXES = (
-    ("tokens", "mean_completion_tokens", "completion tokens per problem"),
-    ("flops", "mean_flops", "FLOPs per problem"),
-    ("seconds", "mean_seconds", "seconds per problem"),
-    ("dollars", "mean_cost_usd", "dollars per problem"),
+AXES: tuple[tuple[str, Callable[[Row], float], str], ...] = (
+    ("tokens", lambda r: r.mean_completion_tokens, "completion tokens per problem"),
+    ("flops", lambda r: r.mean_flops, "FLOPs per problem"),
+    ("seconds", lambda r: r.mean_seconds, "seconds per problem"),
+    ("dollars", lambda r: r.mean_cost_usd, "dollars per problem"),
 )
 CSS = """
 :root { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; color: #0f172a; background: #f8fafc; }
@@ -79,84 +80,73 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
-def _colours(rows: list[dict[str, Any]]) -> dict[tuple[str, str], str]:
+def _colours(rows: Sequence[Row]) -> dict[tuple[str, str], str]:
     """One colour per (model, strategy), the same in every plot."""
-    keys = list(dict.fromkeys((r["model"], r["strategy"]) for r in rows))
+    keys = list(dict.fromkeys((r.model, r.strategy) for r in rows))
     return {k: PALETTE[i % len(PALETTE)] for i, k in enumerate(keys)}
 
 
-def _series_by_strategy(rows: list[dict[str, Any]], key: str) -> list[Series]:
+def _dot(r: Row, x: float) -> Dot:
+    return Dot(x, r.accuracy, r.ci_low, r.ci_high, f"@{r.budget}")
+
+
+def _lines_by_strategy(rows: Sequence[Row], axis: Callable[[Row], float]) -> list[Line]:
     colours = _colours(rows)
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    groups: dict[tuple[str, str], list[Row]] = {}
     for r in rows:
-        if r["strategy"] != "coverage":
-            groups.setdefault((r["model"], r["strategy"]), []).append(r)
-    out = []
-    for (model, strategy), rs in groups.items():
-        points = [
-            Point(max(r[key], 1e-12), r["accuracy"], r["ci_low"], r["ci_high"], f"@{r['budget']}") for r in rs
-        ]
-        out.append(
-            Series(
-                f"{model} · {strategy}",
-                points,
-                colour=colours[(model, strategy)],
-                extra={"model": model, "strategy": strategy},
-            )
+        if r.strategy != "coverage":
+            groups.setdefault((r.model, r.strategy), []).append(r)
+    return [
+        Line(
+            f"{model} · {strategy}",
+            [_dot(r, max(axis(r), 1e-12)) for r in rs],
+            colour=colours[(model, strategy)],
+            extra={"model": model, "strategy": strategy},
         )
-    return out
+        for (model, strategy), rs in groups.items()
+    ]
 
 
-def charts(summary: dict[str, Any]) -> str:
-    rows = summary["rows"]
+def charts(summary: Summary) -> str:
+    rows = summary.rows
     figures = []
-    for plot_id, key, label in AXES:
-        series = _series_by_strategy(rows, key)
-        if plot_id == "flops" and summary.get("frontier"):
-            front = [Point(max(f["mean_flops"], 1e-12), f["accuracy"]) for f in summary["frontier"]]
-            series.append(
-                Series("compute-optimal frontier", front, dashed=True, colour="#0f172a", kind="frontier")
+    for plot_id, axis, label in AXES:
+        lines = _lines_by_strategy(rows, axis)
+        if plot_id == "flops" and summary.frontier:
+            front = [Dot(max(f.mean_flops, 1e-12), f.accuracy) for f in summary.frontier]
+            lines.append(
+                Line("compute-optimal frontier", front, dashed=True, colour="#0f172a", kind="frontier")
             )
         unit = "$" if plot_id == "dollars" else ""
-        figures.append(plot(plot_id, f"Accuracy against {label}", label, series, unit=unit))
-    coverage: list[Series] = []
+        figures.append(plot(plot_id, f"Accuracy against {label}", label, lines, unit=unit))
+    coverage: list[Line] = []
     colours = _colours(rows)
-    for model, law in summary.get("coverage_law", {}).items():
-        mine = [r for r in rows if r["model"] == model]
-        cov = [r for r in mine if r["strategy"] == "coverage"]
+    for model, law in summary.coverage_law.items():
+        mine = [r for r in rows if r.model == model]
+        cov = [r for r in mine if r.strategy == "coverage"]
         if cov:
             coverage.append(
-                Series(
+                Line(
                     f"{model} · coverage (pass@k)",
-                    [
-                        Point(r["budget"], r["accuracy"], r["ci_low"], r["ci_high"], f"@{r['budget']}")
-                        for r in cov
-                    ],
+                    [_dot(r, r.budget) for r in cov],
                     dashed=True,
                     colour=colours[(model, "coverage")],
                 )
             )
-        if law:
-            ks = [k / 4 for k in range(4, 4 * max(r["budget"] for r in cov) + 1)] if cov else []
-            fit = [Point(k, math.exp(law["a"] * k ** law["b"])) for k in ks]
+        if law is not None:
+            ks = [k / 4 for k in range(4, 4 * max(r.budget for r in cov) + 1)] if cov else []
             coverage.append(
-                Series(
-                    f"{model} · fitted coverage exp({law['a']:.2f}·k^{law['b']:.2f})",
-                    fit,
+                Line(
+                    f"{model} · fitted coverage exp({law.a:.2f}·k^{law.b:.2f})",
+                    [Dot(k, law.predict(k)) for k in ks],
                     kind="fit",
                     colour="#94a3b8",
                 )
             )
-        for strategy in sorted(
-            {r["strategy"] for r in mine if r["strategy"] != "coverage" and r["budget"] > 1}
-        ):
-            pts = [
-                Point(r["budget"], r["accuracy"], r["ci_low"], r["ci_high"], f"@{r['budget']}")
-                for r in mine
-                if r["strategy"] == strategy
-            ]
-            coverage.append(Series(f"{model} · {strategy}", pts, colour=colours[(model, strategy)]))
-    ks = sorted({float(r["budget"]) for r in rows})
+        for strategy in sorted({r.strategy for r in mine if r.strategy != "coverage" and r.budget > 1}):
+            dots = [_dot(r, r.budget) for r in mine if r.strategy == strategy]
+            coverage.append(Line(f"{model} · {strategy}", dots, colour=colours[(model, strategy)]))
+    ks = sorted({float(r.budget) for r in rows})
     figures.append(
         plot("coverage", "Coverage beside selection, by samples k", "samples k", coverage, xticks=ks)
     )
@@ -179,23 +169,23 @@ def _table(head: list[str], body: list[list[str]], classes: list[list[str]] | No
     )
 
 
-def _mark(r: dict[str, Any], key: str, text: str) -> str:
+def _mark(r: Row, key: str, text: str) -> str:
     """A figure derived rather than recorded carries a `*`."""
-    return f"{text}*" if key in r.get("derived", ()) else text
+    return f"{text}*" if key in r.derived else text
 
 
-def results_table(summary: dict[str, Any]) -> str:
+def results_table(summary: Summary) -> str:
     body = [
         [
-            escape(r["model"]), escape(r["strategy"]), str(r["budget"]), _pct(r["accuracy"]),
-            f"{_pct(r['ci_low'])} – {_pct(r['ci_high'])}", _pct(r["coverage"]) if "coverage" in r else "",
-            _mark(r, "mean_completion_tokens", f"{r['mean_completion_tokens']:.0f}"),
-            _mark(r, "mean_flops", f"{r['mean_flops']:.3g}"),
-            f"{r.get('mean_cache_saved_flops', 0.0):.3g}",
-            _mark(r, "mean_seconds", f"{r['mean_seconds']:.2f}"),
-            _mark(r, "mean_cost_usd", f"{r['mean_cost_usd']:.2e}"), _pct(r["truncated_rate"]),
+            escape(r.model), escape(r.strategy), str(r.budget), _pct(r.accuracy),
+            f"{_pct(r.ci_low)} – {_pct(r.ci_high)}", _pct(r.coverage) if r.coverage is not None else "",
+            _mark(r, "mean_completion_tokens", f"{r.mean_completion_tokens:.0f}"),
+            _mark(r, "mean_flops", f"{r.mean_flops:.3g}"),
+            f"{r.mean_cache_saved_flops:.3g}",
+            _mark(r, "mean_seconds", f"{r.mean_seconds:.2f}"),
+            _mark(r, "mean_cost_usd", f"{r.mean_cost_usd:.2e}"), _pct(r.truncated_rate),
         ]
-        for r in summary["rows"]
+        for r in summary.rows
     ]  # fmt: skip
     head = [
         "model",
@@ -211,10 +201,10 @@ def results_table(summary: dict[str, Any]) -> str:
         "$",
         "truncated",
     ]
-    methods = sorted({r.get("seconds_method", "recorded") for r in summary["rows"]})
-    intervals = sorted({r.get("ci_method", "bootstrap") for r in summary["rows"]})
+    methods = sorted({r.seconds_method for r in summary.rows})
     note = (
-        f'<p class="sub">{_problems(summary)} problems per row. Intervals: {escape("; ".join(intervals))}. '
+        f'<p class="sub">{summary.provenance.problems} problems per row. Intervals: '
+        f"{escape(_interval_methods(summary))}. "
         "A <b>*</b> marks a figure derived from the recorded calls rather than recorded: each point is "
         "charged what its strategy costs run alone on a fresh problem (the prompt uncached once per "
         "independent request); “FLOPs the cache saved” is what the engine's prompt cache really saved "
@@ -223,40 +213,39 @@ def results_table(summary: dict[str, Any]) -> str:
     return note + _table(head, body)
 
 
-def _problems(summary: dict[str, Any]) -> int:
-    return int(summary["provenance"]["problems"])
+def _interval_methods(summary: Summary) -> str:
+    return "; ".join(sorted({r.ci_method for r in summary.rows}))
 
 
-def difficulty(summary: dict[str, Any]) -> str:
+def _best(b: Bin) -> str | None:
+    return f"{b.best_strategy}@{b.best_budget}" if b.best_strategy is not None else None
+
+
+def difficulty(summary: Summary) -> str:
     out = []
-    for model, bins in summary.get("difficulty", {}).items():
+    for model, bins in summary.difficulty.items():
         if not bins:
             continue
-        names = list(bins[0]["accuracy"])
+        names = list(bins[0].accuracy)
         body, classes = [], []
         for b in bins:
-            best = (
-                f"{b['best_strategy']}@{b['best_budget']}"
-                if b.get("best_strategy") is not None
-                else "none clear (intervals overlap)"
-            )
+            best = _best(b)
             cells = [
-                f"bin {b['bin'] + 1}",
-                f"{b['problems']}",
-                f"{_pct(b['pass1_low'])}–{_pct(b['pass1_high'])}",
-                escape(best),
+                f"bin {b.bin + 1}",
+                f"{b.problems}",
+                f"{_pct(b.pass1_low)}–{_pct(b.pass1_high)}",
+                escape(best if best is not None else "none clear (intervals overlap)"),
             ]
-            cells += [_pct(b["accuracy"][n]) for n in names]
+            cells += [_pct(b.accuracy[n]) for n in names]
             body.append(cells)
-            clear = b.get("best_strategy") is not None
             classes.append(
-                ["", "", "", "best" if clear else ""] + ["best" if n == best else "" for n in names]
+                ["", "", "", "best" if best else ""] + ["best" if n == best else "" for n in names]
             )
         head = ["difficulty (hardest first)", "problems", "pass@1", "best", *names]
         out.append(f"<h3>{escape(model)}</h3>" + _table(head, body, classes))
     if not out:
         return "<p>No pool: difficulty bins need sampled strategies.</p>"
-    sizes = sorted({b["problems"] for bins in summary["difficulty"].values() for b in bins})
+    sizes = sorted({b.problems for bins in summary.difficulty.values() for b in bins})
     caveat = (
         f'<p class="sub">Problems binned by pass@1 into quintiles ({"–".join(map(str, sorted({sizes[0], sizes[-1]})))} '
         "problems a bin). The bins are computed from the same pool they score, so the pool strategies' "
@@ -268,11 +257,11 @@ def difficulty(summary: dict[str, Any]) -> str:
     return caveat + "".join(out)
 
 
-def truncation(summary: dict[str, Any]) -> str:
+def truncation(summary: Summary) -> str:
     seen: dict[tuple[str, str], float] = {}
-    for r in summary["rows"]:
-        key = (r["model"], r["strategy"])
-        seen[key] = max(seen.get(key, 0.0), r["truncated_rate"])
+    for r in summary.rows:
+        key = (r.model, r.strategy)
+        seen[key] = max(seen.get(key, 0.0), r.truncated_rate)
     return _table(
         ["model", "strategy", "cut at max tokens"],
         [[escape(m), escape(s), _pct(v)] for (m, s), v in seen.items()],
@@ -331,36 +320,40 @@ def problems(store: StudyStore, private: bool = False) -> str:
     return f'<div class="filters">Show samples: {buttons}</div><div class="problems">{"".join(parts)}</div>'
 
 
-def _headline_note(headline: dict[str, Any] | None) -> str:
-    if not headline:
+def _headline_note(headline: Headline | None) -> str:
+    if headline is None:
         return ""
-    among = headline.get("chosen_among", 1)
+    among = headline.chosen_among
     chosen = (
         f"The first point was chosen as the best of {among} after seeing the data; its interval is "
-        f"adjusted for that choice ({escape(headline.get('ci_method', ''))})."
+        f"adjusted for that choice ({escape(headline.ci_method)})."
         if among > 1
-        else f"Interval: {escape(headline.get('ci_method', ''))}."
+        else f"Interval: {escape(headline.ci_method)}."
     )
     return f'<p class="sub">{chosen}</p>'
 
 
-def _law_note(summary: dict[str, Any]) -> str:
+def _law_note(summary: Summary) -> str:
     parts = []
-    for model, law in summary.get("coverage_law", {}).items():
-        if not law:
+    for model, law in summary.coverage_law.items():
+        if law is None:
             parts.append(
                 f"{escape(model)}: no fit (fewer than 3 points with coverage strictly between 0 and 1)."
             )
             continue
         text = (
-            f"{escape(model)}: fitted on {law['points']} points (k = "
-            f"{', '.join(f'{k:g}' for k in law.get('ks', []))}); largest residual "
-            f"{100 * law.get('max_abs_residual', 0.0):.1f} points of coverage"
+            f"{escape(model)}: fitted on {law.points} points (k = "
+            f"{', '.join(f'{k:g}' for k in law.ks)}); largest residual "
+            f"{100 * law.max_abs_residual:.1f} points of coverage"
         )
-        if law.get("holdout_error") is not None:
+        if (
+            law.holdout_k is not None
+            and law.holdout_predicted is not None
+            and law.holdout_observed is not None
+        ):
             text += (
-                f"; fitted on k &lt; {law['holdout_k']:g}, it predicts {_pct(law['holdout_predicted'])} at "
-                f"k = {law['holdout_k']:g} against {_pct(law['holdout_observed'])} observed"
+                f"; fitted on k &lt; {law.holdout_k:g}, it predicts {_pct(law.holdout_predicted)} at "
+                f"k = {law.holdout_k:g} against {_pct(law.holdout_observed)} observed"
             )
         parts.append(text + ".")
     if not parts:
@@ -378,39 +371,31 @@ def render(folder: Path) -> Path:
         raise PonderError(
             f"{folder} holds no finished study (summary.json and study.sqlite): run `ponder study` first"
         )
-    try:
-        summary = json.loads(summary_path.read_text())
-        summary["provenance"]["suite"], summary["rows"]
-    except (json.JSONDecodeError, KeyError, TypeError) as e:
-        raise PonderError(
-            f"{summary_path} is not a study summary ({e}): re-run the study with --resume"
-        ) from None
+    summary = Summary.load(summary_path)
+    prov = summary.provenance
     store = StudyStore(store_path)
     try:
-        problem_list = problems(store, private=summary["provenance"].get("split") == "private")
+        problem_list = problems(store, private=prov.split == "private")
     finally:
         store.close()
-    prov = summary["provenance"]
-    headline = summary.get("headline")
-    models = ", ".join(prov["models"])
-    levels = f" (level {', '.join(map(str, prov['levels']))})" if prov.get("levels") else ""
+    headline = summary.headline
+    models = ", ".join(prov.models)
+    levels = f" (level {', '.join(map(str, prov.levels))})" if prov.levels else ""
     html = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>ponder study · {escape(prov["suite"])}</title><style>{CSS}</style></head>
+<title>ponder study · {escape(prov.suite)}</title><style>{CSS}</style></head>
 <body>
 <h1>ponder study</h1>
-<p class="sub">{escape(models)} on <code>{escape(prov["suite"])}</code>{levels} · {
-        prov["problems"]
-    } problems ·
-temperature {prov["sampling"]["temperature"]} · up to {prov["sampling"]["max_tokens"]} tokens per sample</p>
+<p class="sub">{escape(models)} on <code>{escape(prov.suite)}</code>{levels} · {prov.problems} problems ·
+temperature {prov.sampling.temperature} · up to {prov.sampling.max_tokens} tokens per sample</p>
 <p class="headline">{
-        escape(headline["sentence"]) if headline else "No comparison: the study has one point."
+        escape(headline.sentence) if headline is not None else "No comparison: the study has one point."
     }</p>
 {_headline_note(headline)}
-{"".join(f'<p class="headline compare">{escape(c["sentence"])}</p>' for c in summary.get("comparisons", []))}
+{"".join(f'<p class="headline compare">{escape(c.sentence)}</p>' for c in summary.comparisons)}
 <h2>Accuracy against compute</h2>
-<p class="sub">{prov["problems"]} problems per point. Bands and whiskers are 95% intervals over problems ({
-        escape("; ".join(sorted({r.get("ci_method", "bootstrap") for r in summary["rows"]})))
+<p class="sub">{prov.problems} problems per point. Bands and whiskers are 95% intervals over problems ({
+        escape(_interval_methods(summary))
     }). Budgets k are derived from one pool of samples per problem, so a pool point's tokens, FLOPs,
 seconds and dollars are derived estimates (see the table); the dashed black line is the compute-optimal
 frontier (Pareto over accuracy and mean FLOPs).</p>
@@ -421,7 +406,7 @@ frontier (Pareto over accuracy and mean FLOPs).</p>
 {difficulty(summary)}
 <h2>Truncation</h2>{truncation(summary)}
 <h2>Problems</h2>{problem_list}
-<h2>Provenance</h2><div class="provenance"><pre>{escape(json.dumps(prov, indent=2))}</pre></div>
+<h2>Provenance</h2><div class="provenance"><pre>{escape(json.dumps(prov.to_dict(), indent=2))}</pre></div>
 <script>{SCRIPT}</script>
 </body></html>
 """

@@ -1,9 +1,10 @@
 """Plots as inline SVG, drawn here: a report that opens offline needs no plotting library.
 
-A plot is a set of series; each series is a line through its points with an optional interval band.
-The x axis is logarithmic (compute spans orders of magnitude), the y axis is accuracy in [0, 1].
-Every drawn series is a `<g class="series">` holding one `<circle class="point">` per point, so a test
-can count what was drawn.
+A plot is a set of `Line`s through `Dot`s (named apart from the study's `Series` and `Point`, which
+are data, not marks), each drawn with an optional interval band. The x axis is logarithmic (compute
+spans orders of magnitude), the y axis is accuracy in [0, 1]. Every line of data is a
+`<g class="series">` holding one `<circle class="point">` per point, so a test can count what was
+drawn.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ LEFT, RIGHT, TOP, BOTTOM = 56, 16, 16, 44
 
 
 @dataclass
-class Point:
+class Dot:
+    """A plotted point, with its interval where it has one and a label for its tooltip."""
+
     x: float
     y: float
     low: float | None = None
@@ -27,12 +30,12 @@ class Point:
 
 
 @dataclass
-class Series:
+class Line:
     name: str
-    points: list[Point]
+    points: list[Dot]
     dashed: bool = False
     colour: str = ""
-    kind: str = "series"  # "series", or "fit" / "frontier" for drawn lines that are not data
+    kind: str = "series"  # "series" for data, or "fit" / "frontier" for drawn lines that are not data
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -55,11 +58,11 @@ def plot(
     plot_id: str,
     title: str,
     xlabel: str,
-    series: list[Series],
+    lines: list[Line],
     xticks: list[float] | None = None,
     unit: str = "",
 ) -> str:
-    xs = [p.x for s in series for p in s.points if p.x > 0]
+    xs = [p.x for s in lines for p in s.points if p.x > 0]
     if not xs:
         return f'<figure class="plot-empty" data-plot="{plot_id}"><figcaption>{escape(title)}: no data</figcaption></figure>'
     lo, hi = min(xs), max(xs)
@@ -73,7 +76,7 @@ def plot(
 
     # The y axis runs from 0 to the next quarter above the highest point or band: small accuracies
     # are not squeezed into the bottom of a 0-100% axis.
-    top_y = max([p.high if p.high is not None else p.y for s in series for p in s.points] + [0.25])
+    top_y = max([p.high if p.high is not None else p.y for s in lines for p in s.points] + [0.25])
     ymax = min(1.0, math.ceil(top_y * 4 - 1e-9) / 4)
 
     def py(y: float) -> float:
@@ -95,7 +98,7 @@ def plot(
     parts.append(
         f'<text class="axis" x="{(LEFT + W - RIGHT) / 2}" y="{H - 8}" text-anchor="middle">{escape(xlabel)}</text>'
     )
-    for i, s in enumerate(series):
+    for i, s in enumerate(lines):
         colour = s.colour or PALETTE[i % len(PALETTE)]
         pts = sorted(s.points, key=lambda p: p.x)
         extra = "".join(f' data-{k}="{escape(v)}"' for k, v in s.extra.items())
@@ -125,7 +128,7 @@ def plot(
     legend = "".join(
         f'<li><span class="swatch{" dashed" if s.dashed else ""}" style="--c:{s.colour or PALETTE[i % len(PALETTE)]}"></span>'
         f"{escape(s.name)}</li>"
-        for i, s in enumerate(series)
+        for i, s in enumerate(lines)
     )
     return (
         f'<figure class="chart"><figcaption>{escape(title)}</figcaption>{"".join(parts)}'

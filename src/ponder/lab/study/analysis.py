@@ -6,9 +6,10 @@ For each model, strategy and budget, one value per problem, then an interval ove
 - `bon@k` (logprob scorer): the exact expected correctness of the best-scored sample of a k-subset;
 - `coverage@k`: pass@k (Chen et al. 2021), the chance that a k-subset holds a correct sample;
 - `cot`, `direct`: the recorded run.
-The series and their charged compute come from `series.py`; this module turns them into rows,
-the frontier, the coverage law, difficulty bins, the headline and the named comparisons. Every row
-names its derived figures (`derived`) and its `seconds_method`.
+The series and their charged compute come from `series.py`; this module turns them into the typed
+summary (`summary.py`): rows, the frontier, the coverage law, difficulty bins, the headline and the
+named comparisons. It decides numbers only; `findings.py` puts them into sentences. Every row names
+its derived figures (`derived`) and its `seconds_method`.
 
 Everything here is a function of the store: the same store gives the same summary.
 """
@@ -21,6 +22,7 @@ import numpy as np
 
 from ponder.lab import estimators as est
 from ponder.lab import intervals, stats
+from ponder.lab.study import findings
 from ponder.lab.study.charges import prompt_rate
 from ponder.lab.study.config import POOL_STRATEGIES, StudyConfig, compare_points
 from ponder.lab.study.series import (
@@ -34,35 +36,48 @@ from ponder.lab.study.series import (
     spec_name,
 )
 from ponder.lab.study.store import StudyStore
+from ponder.lab.study.summary import (
+    Bin,
+    Comparison,
+    CoverageLaw,
+    Estimator,
+    Headline,
+    Point,
+    Provenance,
+    Row,
+    Summary,
+)
 
 BINS = 5
 
 
-def row(series: Series) -> dict[str, Any]:
+def row(series: Series) -> Row:
     ci = intervals.mean_interval(series.values)
-    out: dict[str, Any] = {
-        "model": series.model,
-        "strategy": series.strategy,
-        "budget": series.budget,
-        "accuracy": ci.estimate,
-        "ci_low": ci.low,
-        "ci_high": ci.high,
-        "ci_method": ci.method,
-        "mean_completion_tokens": float(series.tokens.mean()),
-        "mean_flops": float(series.flops.mean()),
-        "mean_seconds": float(series.seconds.mean()),
-        "mean_cost_usd": float(series.cost.mean()),
-        "mean_cached_prompt_tokens": float(series.cached.mean()),
-        "mean_cache_saved_flops": float(series.saved_flops.mean()),
-        "seconds_method": series.seconds_method,
-        "derived": list(series.derived),
-        "truncated_rate": float(series.truncated.mean()),
-        "problems": int(series.values.size),
-    }
-    if series.coverage is not None:
-        out["coverage"] = float(series.coverage.mean())
-        out["selection_gap"] = out["coverage"] - ci.estimate if series.selection else 0.0
-    return out
+    coverage = gap = None
+    if series.coverage is not None:  # a pool strategy; coverage itself selects nothing, so no gap
+        coverage = float(series.coverage.mean())
+        gap = coverage - ci.estimate if series.selection else 0.0
+    return Row(
+        model=series.model,
+        strategy=series.strategy,
+        budget=series.budget,
+        accuracy=ci.estimate,
+        ci_low=ci.low,
+        ci_high=ci.high,
+        ci_method=ci.method,
+        mean_completion_tokens=float(series.tokens.mean()),
+        mean_flops=float(series.flops.mean()),
+        mean_seconds=float(series.seconds.mean()),
+        mean_cost_usd=float(series.cost.mean()),
+        mean_cached_prompt_tokens=float(series.cached.mean()),
+        mean_cache_saved_flops=float(series.saved_flops.mean()),
+        seconds_method=series.seconds_method,
+        derived=tuple(series.derived),
+        truncated_rate=float(series.truncated.mean()),
+        problems=int(series.values.size),
+        coverage=coverage,
+        selection_gap=gap,
+    )
 
 
 def difficulty_bins(pass1: np.ndarray) -> np.ndarray:
@@ -74,30 +89,15 @@ def difficulty_bins(pass1: np.ndarray) -> np.ndarray:
     return bins
 
 
-def coverage_law(pool: Pool) -> dict[str, Any] | None:
+def coverage_law(pool: Pool) -> CoverageLaw | None:
     """The law fitted on pass@k at every k = 1…n, with its residuals and held-out check."""
     n = pool.correct.shape[1]
     ks = list(range(1, n + 1))
     cov = est.pass_at_k_curve(pool.correct, ks).mean(axis=0)
-    law = stats.fit_coverage_law(ks, list(map(float, cov)))
-    if law is None:
-        return None
-    return {
-        "a": law.a,
-        "b": law.b,
-        "r2": law.r2,
-        "points": law.points,
-        "ks": list(law.ks),
-        "residuals": list(law.residuals),
-        "max_abs_residual": law.max_abs_residual,
-        "holdout_k": law.holdout_k,
-        "holdout_predicted": law.holdout_predicted,
-        "holdout_observed": law.holdout_observed,
-        "holdout_error": law.holdout_error,
-    }
+    return stats.fit_coverage_law(ks, list(map(float, cov)))
 
 
-def analyse(config: StudyConfig, store: StudyStore) -> dict[str, Any]:
+def analyse(config: StudyConfig, store: StudyStore, provenance: Provenance) -> Summary:
     items = store.problems()
     ids = [i.id for i in items]
     requests = {(r["model"], r["problem_id"], r["kind"]): r for r in store.requests()}
@@ -109,17 +109,9 @@ def analyse(config: StudyConfig, store: StudyStore) -> dict[str, Any]:
     for model in config.models:
         mine = [c for (m, _, _), r in requests.items() if m == model for c in calls.get(r["id"], [])]
         rate = prompt_rate(mine)
-        if not mine:
-            notes.append(
-                f"{model}: this study was stored before its calls were; cached prompts add no seconds"
-            )
-        elif rate == 0.0:
-            notes.append(
-                f"{model}: the engine reported no prompt timings, so cached prompt tokens add no seconds"
-            )
         hosted = hosted_price(model)
-        if hosted is not None and hosted[0].token_cost(hosted[1], 1, 0, 1) is None:
-            notes.append(f"{model}: dollars not counted (no price in PONDER_HOME/prices.toml): shown as 0")
+        priced = hosted is None or hosted[0].token_cost(hosted[1], 1, 0, 1) is not None
+        notes += findings.model_notes(model, calls_stored=bool(mine), prompt_rate=rate, priced=priced)
         timing = load_timing(model, requests, calls, rate, hosted)
         if config.pool_size(model) > 0:
             pools[model] = load_pool(store, model, ids, requests, calls, rate, hosted)
@@ -131,34 +123,25 @@ def analyse(config: StudyConfig, store: StudyStore) -> dict[str, Any]:
             else:
                 made = run_series(config, model, ids, spec, requests, store, calls, rate, hosted)
             series += made
-    rows = [row(s) for s in series]
     selection = [s for s in series if s.selection]
     frontier = stats.pareto_frontier([(float(s.flops.mean()), float(s.values.mean())) for s in selection])
-    return {
-        "rows": rows,
-        "frontier": [
-            {
-                "model": selection[i].model,
-                "strategy": selection[i].strategy,
-                "budget": selection[i].budget,
-                "accuracy": float(selection[i].values.mean()),
-                "mean_flops": float(selection[i].flops.mean()),
-            }
-            for i in frontier
-        ],
-        "coverage_law": {model: coverage_law(pool) for model, pool in pools.items()},
-        "difficulty": _difficulty(pools, selection),
-        "headline": _headline(selection),
-        "comparisons": [_compare(series, pair) for pair in config.compare],
-        "estimators": estimators,
-        "notes": notes,
-    }
+    return Summary(
+        provenance=provenance,
+        rows=tuple(row(s) for s in series),
+        frontier=tuple(_point(selection[i]) for i in frontier),
+        coverage_law={model: coverage_law(pool) for model, pool in pools.items()},
+        difficulty=_difficulty(pools, selection),
+        headline=_headline(selection),
+        comparisons=tuple(_compare(series, pair) for pair in config.compare),
+        estimators={name: Estimator.from_dict(info) for name, info in estimators.items()},
+        notes=tuple(notes),
+    )
 
 
-def _difficulty(pools: dict[str, Pool], selection: list[Series]) -> dict[str, Any]:
+def _difficulty(pools: dict[str, Pool], selection: list[Series]) -> dict[str, tuple[Bin, ...]]:
     """Per pass@1 quintile, each point's accuracy with its interval; a best point only where its
     interval clears every other's (with ~4 problems a bin, it rarely does)."""
-    out: dict[str, Any] = {}
+    out: dict[str, tuple[Bin, ...]] = {}
     for model, pool in pools.items():
         pass1 = pool.correct.mean(axis=1)
         bins = difficulty_bins(pass1)
@@ -176,28 +159,24 @@ def _difficulty(pools: dict[str, Pool], selection: list[Series]) -> dict[str, An
             top_ci = cis[f"{top.strategy}@{top.budget}"]
             clear = all(top_ci.low > cis[f"{s.strategy}@{s.budget}"].high for s in ranked[1:])
             per_bin.append(
-                {
-                    "bin": b,
-                    "problems": int(mask.sum()),
-                    "pass1_low": float(pass1[mask].min()),
-                    "pass1_high": float(pass1[mask].max()),
-                    "best_strategy": top.strategy if clear else None,
-                    "best_budget": top.budget if clear else None,
-                    "best_accuracy": float(top.values[mask].mean()) if clear else None,
-                    "accuracy": {name: ci.estimate for name, ci in cis.items()},
-                    "ci_low": {name: ci.low for name, ci in cis.items()},
-                    "ci_high": {name: ci.high for name, ci in cis.items()},
-                }
+                Bin(
+                    bin=b,
+                    problems=int(mask.sum()),
+                    pass1_low=float(pass1[mask].min()),
+                    pass1_high=float(pass1[mask].max()),
+                    best_strategy=top.strategy if clear else None,
+                    best_budget=top.budget if clear else None,
+                    best_accuracy=float(top.values[mask].mean()) if clear else None,
+                    accuracy={name: ci.estimate for name, ci in cis.items()},
+                    ci_low={name: ci.low for name, ci in cis.items()},
+                    ci_high={name: ci.high for name, ci in cis.items()},
+                )
             )
-        out[model] = per_bin
+        out[model] = tuple(per_bin)
     return out
 
 
-def _sentence_point(s: Series) -> str:
-    return f"{s.model} with {s.strategy}@{s.budget}"
-
-
-def _headline(selection: list[Series]) -> dict[str, Any] | None:
+def _headline(selection: list[Series]) -> Headline | None:
     """The small model's best point at no more FLOPs than the large model's cheapest (answering
     once); with one model, its best point against its own cheapest. Small and large are told apart
     by the FLOPs of their cheapest points, so the small model's cheapest point always meets the
@@ -219,71 +198,53 @@ def _headline(selection: list[Series]) -> dict[str, Any] | None:
         return None
     limit = float(baseline.flops.mean())
     # FLOPs unknown (no parameter count: all zero): no condition can be claimed on them.
-    affordable = [s for s in ours if float(s.flops.mean()) <= limit] if small != large and limit > 0 else ours
+    conditioned = small != large and limit > 0
+    affordable = [s for s in ours if float(s.flops.mean()) <= limit] if conditioned else ours
     best = max(affordable, key=lambda s: (float(s.values.mean()), -float(s.flops.mean())))
     chosen_among = len(affordable)
     z = intervals.bonferroni_z(chosen_among)
     diff = intervals.paired_difference(best.values, baseline.values, z)
     ratio = float(best.flops.mean()) / limit if limit > 0 else None
-    cost = f"using {ratio:.2f}x its FLOPs" if ratio is not None else "FLOPs unknown"
-    scores = (
-        f"scores {100 * best.values.mean():.0f}% against {100 * baseline.values.mean():.0f}% for "
-        f"{_sentence_point(baseline)}, {cost}: a difference of "
-        f"{100 * diff.estimate:+.1f} points (95% CI {100 * diff.low:+.1f} to {100 * diff.high:+.1f}"
+    a, b = _point(best), _point(baseline)
+    condition = findings.flops_condition(b) if conditioned else None
+    return Headline(
+        a=a,
+        b=b,
+        difference=diff.estimate,
+        ci_low=diff.low,
+        ci_high=diff.high,
+        ci_method=diff.method + (f", Bonferroni over {chosen_among}" if chosen_among > 1 else ""),
+        chosen_among=chosen_among,
+        flops_condition=condition,
+        flops_ratio=ratio,
+        sentence=findings.headline_sentence(a, b, diff, chosen_among, ratio, condition),
     )
-    if small == large or limit <= 0:
-        sentence = (
-            f"{_sentence_point(best)}, the best of its {chosen_among} points, {scores}, "
-            f"adjusted for choosing the best of {chosen_among})."
-        )
-    else:
-        sentence = (
-            f"{_sentence_point(best)}, the best of its {chosen_among} points at no more FLOPs than "
-            f"{_sentence_point(baseline)}, {scores}, adjusted for choosing the best of {chosen_among})."
-        )
-    return {
-        "a": _point(best),
-        "b": _point(baseline),
-        "difference": diff.estimate,
-        "ci_low": diff.low,
-        "ci_high": diff.high,
-        "ci_method": diff.method + (f", Bonferroni over {chosen_among}" if chosen_among > 1 else ""),
-        "chosen_among": chosen_among,
-        "flops_condition": (
-            None if small == large or limit <= 0 else f"at no more FLOPs than {_sentence_point(baseline)}"
-        ),
-        "flops_ratio": ratio,
-        "sentence": sentence,
-    }
 
 
-def _compare(series: list[Series], pair: str) -> dict[str, Any]:
+def _compare(series: list[Series], pair: str) -> Comparison:
     """A pair the user named in advance, with the paired interval of the accuracy difference."""
     found = []
     for model, strategy, budget in compare_points(pair):
         found.append(next(s for s in series if (s.model, s.strategy, s.budget) == (model, strategy, budget)))
-    a, b = found
-    diff = intervals.paired_difference(a.values, b.values)
-    return {
-        "pair": pair,
-        "a": _point(a),
-        "b": _point(b),
-        "difference": diff.estimate,
-        "ci_low": diff.low,
-        "ci_high": diff.high,
-        "ci_method": diff.method,
-        "sentence": (
-            f"{_sentence_point(a)} minus {_sentence_point(b)}: "
-            f"{100 * diff.estimate:+.1f} points (95% CI {100 * diff.low:+.1f} to {100 * diff.high:+.1f})."
-        ),
-    }
+    a, b = _point(found[0]), _point(found[1])
+    diff = intervals.paired_difference(found[0].values, found[1].values)
+    return Comparison(
+        pair=pair,
+        a=a,
+        b=b,
+        difference=diff.estimate,
+        ci_low=diff.low,
+        ci_high=diff.high,
+        ci_method=diff.method,
+        sentence=findings.comparison_sentence(a, b, diff),
+    )
 
 
-def _point(s: Series) -> dict[str, Any]:
-    return {
-        "model": s.model,
-        "strategy": s.strategy,
-        "budget": s.budget,
-        "accuracy": float(s.values.mean()),
-        "mean_flops": float(s.flops.mean()),
-    }
+def _point(s: Series) -> Point:
+    return Point(
+        model=s.model,
+        strategy=s.strategy,
+        budget=s.budget,
+        accuracy=float(s.values.mean()),
+        mean_flops=float(s.flops.mean()),
+    )

@@ -1,22 +1,21 @@
-"""The study's outputs in DIR: `summary.json` (provenance and rows) and `samples.parquet`.
+"""The study's outputs in DIR: `summary.json` (a `Summary`, see summary.py) and `samples.parquet`.
 
-Both are functions of the study store alone, so `ponder report DIR` and a resumed study rewrite them
-identically. The provenance never holds the private split's secret.
+Both are functions of the study store alone, so a resumed study rewrites them identically and
+`ponder report DIR` re-renders from them. The provenance never holds the private split's secret.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
 from ponder import __version__
 from ponder.errors import missing_extra
 from ponder.lab.study.analysis import analyse
 from ponder.lab.study.config import StudyConfig
 from ponder.lab.study.store import StudyStore
+from ponder.lab.study.summary import Provenance, Sampling
 from ponder.models import catalog
 from ponder.strategies import prompts
 from ponder.tasks.base import Item
@@ -51,32 +50,32 @@ def engine_versions() -> dict[str, str | None]:
     return {"ponder": __version__, "xllamacpp": _version("xllamacpp"), "openai": _version("openai")}
 
 
-def provenance(config: StudyConfig, store: StudyStore) -> dict[str, Any]:
+def provenance(config: StudyConfig, store: StudyStore) -> Provenance:
     items = store.problems()
     env = store.meta("environment") or {}
-    return {
-        "ponder": env.get("engine", {}).get("ponder", __version__),
-        "engine": env.get("engine", {}),
-        "models": env.get("models", {}),
-        "suite": config.suite,
-        "split": config.split,
-        "problems": len(items),
-        "levels": sorted({i.level for i in items if i.level is not None}),
-        "item_space": item_space(items),
-        "problem_ids": [i.id for i in items],
-        "strategies": {m: [str(s) for s in config.specs(m)] for m in config.models},
-        "budgets": {str(s): config.ladder(s) for m in config.models for s in config.specs(m)},
-        "pool_size": {m: config.pool_size(m) for m in config.models},
-        "sampling": {"max_tokens": config.max_tokens, "temperature": config.temperature, "seed": config.seed},
-        "prompts": {
+    return Provenance(
+        ponder=env.get("engine", {}).get("ponder", __version__),
+        engine=env.get("engine", {}),
+        models=env.get("models", {}),
+        suite=config.suite,
+        split=config.split,
+        problems=len(items),
+        levels=tuple(sorted({i.level for i in items if i.level is not None})),
+        item_space=item_space(items),
+        problem_ids=tuple(i.id for i in items),
+        strategies={m: [str(s) for s in config.specs(m)] for m in config.models},
+        budgets={str(s): config.ladder(s) for m in config.models for s in config.specs(m)},
+        pool_size={m: config.pool_size(m) for m in config.models},
+        sampling=Sampling(max_tokens=config.max_tokens, temperature=config.temperature, seed=config.seed),
+        prompts={
             "cot": prompts.COT,
             "direct": prompts.DIRECT,
             "instructions": sorted({i.instruction for i in items}),
         },
-        "threads": config.threads,
-        "ctx": config.ctx,
-        "base_url": config.base_url,
-    }
+        threads=config.threads,
+        ctx=config.ctx,
+        base_url=config.base_url,
+    )
 
 
 def item_space(items: list[Item]) -> dict[str, int]:
@@ -95,11 +94,8 @@ def item_space(items: list[Item]) -> dict[str, int]:
 
 def write_outputs(config: StudyConfig, store: StudyStore) -> Path:
     out = Path(config.out)
-    summary = {"provenance": provenance(config, store), **analyse(config, store)}
     path = out / SUMMARY
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n")
-    tmp.replace(path)
+    analyse(config, store, provenance(config, store)).save(path)
     write_samples(store, out / SAMPLES)
     return path
 

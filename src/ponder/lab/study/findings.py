@@ -1,0 +1,60 @@
+"""The study's findings in words: the sentences of `summary.json`, written from numbers already computed.
+
+`analysis.py` decides every number (which point is best, among how many, the interval); this module
+only says them, so a sentence can change without touching a figure and a figure cannot hide in a
+sentence. The sentences are stored in the summary as written (they are part of its public JSON).
+"""
+
+from __future__ import annotations
+
+from ponder.lab.intervals import Interval
+from ponder.lab.study.summary import Point
+
+
+def point_name(p: Point) -> str:
+    return f"{p.model} with {p.strategy}@{p.budget}"
+
+
+def flops_condition(baseline: Point) -> str:
+    return f"at no more FLOPs than {point_name(baseline)}"
+
+
+def headline_sentence(
+    best: Point,
+    baseline: Point,
+    diff: Interval,
+    chosen_among: int,
+    ratio: float | None,
+    condition: str | None,
+) -> str:
+    """The best of M points against the baseline, adjusted for the choice; the FLOPs condition only
+    where one holds (two models, known FLOPs), the ratio always."""
+    cost = f"using {ratio:.2f}x its FLOPs" if ratio is not None else "FLOPs unknown"
+    scores = (
+        f"scores {100 * best.accuracy:.0f}% against {100 * baseline.accuracy:.0f}% for "
+        f"{point_name(baseline)}, {cost}: a difference of "
+        f"{100 * diff.estimate:+.1f} points (95% CI {100 * diff.low:+.1f} to {100 * diff.high:+.1f}"
+    )
+    chosen = f"the best of its {chosen_among} points" + (f" {condition}" if condition is not None else "")
+    return f"{point_name(best)}, {chosen}, {scores}, adjusted for choosing the best of {chosen_among})."
+
+
+def comparison_sentence(a: Point, b: Point, diff: Interval) -> str:
+    return (
+        f"{point_name(a)} minus {point_name(b)}: "
+        f"{100 * diff.estimate:+.1f} points (95% CI {100 * diff.low:+.1f} to {100 * diff.high:+.1f})."
+    )
+
+
+def model_notes(model: str, *, calls_stored: bool, prompt_rate: float, priced: bool) -> list[str]:
+    """What a model's figures could not include."""
+    notes = []
+    if not calls_stored:
+        notes.append(f"{model}: this study was stored before its calls were; cached prompts add no seconds")
+    elif prompt_rate == 0.0:
+        notes.append(
+            f"{model}: the engine reported no prompt timings, so cached prompt tokens add no seconds"
+        )
+    if not priced:
+        notes.append(f"{model}: dollars not counted (no price in PONDER_HOME/prices.toml): shown as 0")
+    return notes

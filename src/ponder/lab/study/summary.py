@@ -1,0 +1,398 @@
+"""The study's summary, typed: what `summary.json` holds, written and read in this one module.
+
+`analyse` builds a `Summary`; the report, the CLI and tests read its fields, never string keys.
+The JSON is the public contract (docs/study.md), so each record's fields are the JSON's keys in the
+JSON's order and `to_dict` writes them as they are: a summary written through these types is the
+file ponder wrote before them, plus `"schema"`. Two things are not stored as written:
+- a `Row` leaves out `coverage` and `selection_gap` where they are None (rows of runs, not pools);
+- the coverage law is `ponder.lab.stats.CoverageLaw`, the class that fits it, so its prediction
+  exists once; its `max_abs_residual` and `holdout_error` are written from its fields and
+  recomputed, not read, when the file is loaded.
+
+Schemas: 1 is every summary.json written before the file named its schema; 2 adds `"schema"`.
+Loading upgrades an older file step by step through `_UPGRADES` (append-only: a new schema adds one
+function) and refuses a newer one with a line that says what to do. Loading keeps numbers as
+stored (an integer stays an integer), so load → to_json gives back the file.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any
+
+from ponder.errors import PonderError
+from ponder.lab.stats import CoverageLaw
+
+SCHEMA = 2
+REWRITE = "rewrite it with this ponder: `ponder study --resume` with the study's settings"
+Json = dict[str, Any]
+
+
+class _Record:
+    """A dataclass that serializes field by field, in declaration order."""
+
+    def to_dict(self) -> Json:
+        out: Json = _plain(self)
+        return out
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, CoverageLaw):
+        return _law_dict(value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return {
+            f.name: _plain(getattr(value, f.name))
+            for f in fields(value)
+            if not (f.metadata.get("omit_none") and getattr(value, f.name) is None)
+        }
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+@dataclass(frozen=True)
+class Row(_Record):
+    """One model, strategy and budget: accuracy over problems with its interval, and what it costs."""
+
+    model: str
+    strategy: str
+    budget: int
+    accuracy: float
+    ci_low: float
+    ci_high: float
+    ci_method: str
+    mean_completion_tokens: float
+    mean_flops: float
+    mean_seconds: float
+    mean_cost_usd: float
+    mean_cached_prompt_tokens: float
+    mean_cache_saved_flops: float
+    seconds_method: str
+    derived: tuple[str, ...]  # the figures derived from the recorded calls, by their JSON names
+    truncated_rate: float
+    problems: int
+    # Pool strategies only: pass@k at this budget, and coverage − accuracy (0 for coverage itself).
+    coverage: float | None = field(default=None, metadata={"omit_none": True})
+    selection_gap: float | None = field(default=None, metadata={"omit_none": True})
+
+    @property
+    def name(self) -> str:
+        """`sc@4`: how a point is named within one model (difficulty bins, comparisons)."""
+        return f"{self.strategy}@{self.budget}"
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Row:
+        return cls(
+            model=d["model"], strategy=d["strategy"], budget=d["budget"], accuracy=d["accuracy"],
+            ci_low=d["ci_low"], ci_high=d["ci_high"], ci_method=d["ci_method"],
+            mean_completion_tokens=d["mean_completion_tokens"], mean_flops=d["mean_flops"],
+            mean_seconds=d["mean_seconds"], mean_cost_usd=d["mean_cost_usd"],
+            mean_cached_prompt_tokens=d["mean_cached_prompt_tokens"],
+            mean_cache_saved_flops=d["mean_cache_saved_flops"], seconds_method=d["seconds_method"],
+            derived=tuple(d["derived"]), truncated_rate=d["truncated_rate"], problems=d["problems"],
+            coverage=d.get("coverage"), selection_gap=d.get("selection_gap"),
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Point(_Record):
+    """A point named in the frontier, the headline or a comparison."""
+
+    model: str
+    strategy: str
+    budget: int
+    accuracy: float
+    mean_flops: float
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Point:
+        return cls(d["model"], d["strategy"], d["budget"], d["accuracy"], d["mean_flops"])
+
+
+@dataclass(frozen=True)
+class Headline(_Record):
+    """The small model's best point (a) against the large model's cheapest (b): a − b with its
+    interval, Bonferroni-adjusted over the `chosen_among` points it was chosen from."""
+
+    a: Point
+    b: Point
+    difference: float
+    ci_low: float
+    ci_high: float
+    ci_method: str
+    chosen_among: int
+    flops_condition: str | None  # None with one model or unknown FLOPs: no condition is claimed
+    flops_ratio: float | None
+    sentence: str
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Headline:
+        return cls(
+            a=Point.from_dict(d["a"]), b=Point.from_dict(d["b"]), difference=d["difference"],
+            ci_low=d["ci_low"], ci_high=d["ci_high"], ci_method=d["ci_method"],
+            chosen_among=d["chosen_among"], flops_condition=d["flops_condition"],
+            flops_ratio=d["flops_ratio"], sentence=d["sentence"],
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Comparison(_Record):
+    """A pair named before the data (`--compare`): a − b with its paired interval, unadjusted."""
+
+    pair: str
+    a: Point
+    b: Point
+    difference: float
+    ci_low: float
+    ci_high: float
+    ci_method: str
+    sentence: str
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Comparison:
+        return cls(
+            pair=d["pair"], a=Point.from_dict(d["a"]), b=Point.from_dict(d["b"]),
+            difference=d["difference"], ci_low=d["ci_low"], ci_high=d["ci_high"],
+            ci_method=d["ci_method"], sentence=d["sentence"],
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Bin(_Record):
+    """One pass@1 quintile of a model's problems (bin 0 the hardest): each point's accuracy and
+    Wilson interval within it, keyed by `strategy@budget`; a best point only where it is clear."""
+
+    bin: int
+    problems: int
+    pass1_low: float
+    pass1_high: float
+    best_strategy: str | None
+    best_budget: int | None
+    best_accuracy: float | None
+    accuracy: dict[str, float]
+    ci_low: dict[str, float]
+    ci_high: dict[str, float]
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Bin:
+        return cls(
+            bin=d["bin"], problems=d["problems"], pass1_low=d["pass1_low"], pass1_high=d["pass1_high"],
+            best_strategy=d["best_strategy"], best_budget=d["best_budget"],
+            best_accuracy=d["best_accuracy"], accuracy=dict(d["accuracy"]), ci_low=dict(d["ci_low"]),
+            ci_high=dict(d["ci_high"]),
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Estimator(_Record):
+    """How a pool strategy's maj@k was computed at each budget (keys are str(k)): exact or Monte
+    Carlo, with the Monte Carlo standard error (0 where exact)."""
+
+    methods: dict[str, str]
+    mc_error: dict[str, float]
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Estimator:
+        return cls(methods=dict(d["methods"]), mc_error=dict(d["mc_error"]))
+
+
+@dataclass(frozen=True)
+class Sampling(_Record):
+    max_tokens: int
+    temperature: float
+    seed: int
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Sampling:
+        return cls(d["max_tokens"], d["temperature"], d["seed"])
+
+
+@dataclass(frozen=True)
+class Provenance(_Record):
+    """What the study ran on and with. `engine`, `models` and `prompts` are records of the machine
+    and the templates, kept as the JSON's own mappings: ponder reads none of their keys."""
+
+    ponder: str
+    engine: dict[str, Any]
+    models: dict[str, Any]
+    suite: str
+    split: str
+    problems: int
+    levels: tuple[int, ...]
+    item_space: dict[str, int]  # FAMILY@LEVEL → about how many distinct items it holds
+    problem_ids: tuple[str, ...]
+    strategies: dict[str, list[str]]  # model → its strategy specs
+    budgets: dict[str, list[int]]  # strategy spec → its ladder
+    pool_size: dict[str, int]
+    sampling: Sampling
+    prompts: dict[str, Any]
+    threads: int | None
+    ctx: int | None
+    base_url: str | None
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Provenance:
+        return cls(
+            ponder=d["ponder"], engine=dict(d["engine"]), models=dict(d["models"]), suite=d["suite"],
+            split=d["split"], problems=d["problems"], levels=tuple(d["levels"]),
+            item_space=dict(d["item_space"]), problem_ids=tuple(d["problem_ids"]),
+            strategies=dict(d["strategies"]), budgets=dict(d["budgets"]), pool_size=dict(d["pool_size"]),
+            sampling=Sampling.from_dict(d["sampling"]), prompts=dict(d["prompts"]), threads=d["threads"],
+            ctx=d["ctx"], base_url=d["base_url"],
+        )  # fmt: skip
+
+
+def _law_dict(law: CoverageLaw) -> Json:
+    return {
+        "a": law.a,
+        "b": law.b,
+        "r2": law.r2,
+        "points": law.points,
+        "ks": list(law.ks),
+        "residuals": list(law.residuals),
+        "max_abs_residual": law.max_abs_residual,
+        "holdout_k": law.holdout_k,
+        "holdout_predicted": law.holdout_predicted,
+        "holdout_observed": law.holdout_observed,
+        "holdout_error": law.holdout_error,
+    }
+
+
+def _law(d: Mapping[str, Any] | None) -> CoverageLaw | None:
+    if d is None:
+        return None
+    return CoverageLaw(
+        a=d["a"], b=d["b"], r2=d["r2"], points=d["points"], ks=tuple(d["ks"]),
+        residuals=tuple(d["residuals"]), holdout_k=d["holdout_k"],
+        holdout_predicted=d["holdout_predicted"], holdout_observed=d["holdout_observed"],
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Summary(_Record):
+    """Everything `summary.json` holds (docs/study.md says what each part means)."""
+
+    provenance: Provenance
+    rows: tuple[Row, ...]
+    frontier: tuple[Point, ...]  # compute-optimal: Pareto over accuracy and mean charged FLOPs
+    coverage_law: dict[str, CoverageLaw | None]  # per model with a pool; None: too few points to fit
+    difficulty: dict[str, tuple[Bin, ...]]
+    headline: Headline | None
+    comparisons: tuple[Comparison, ...]
+    estimators: dict[str, Estimator]  # "MODEL SPEC" → how its maj@k was estimated
+    notes: tuple[str, ...]  # what the figures could not include
+
+    def to_dict(self) -> Json:
+        return {"schema": SCHEMA, **_plain(self)}
+
+    def to_json(self) -> str:
+        """The JSON text, as written to summary.json (without its final newline)."""
+        return json.dumps(self.to_dict(), indent=2, allow_nan=False)
+
+    def save(self, path: Path) -> None:
+        """Write `path` atomically: a reader never sees half a summary."""
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(self.to_json() + "\n")
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path | str) -> Summary:
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise PonderError(f"{path} cannot be read as a study summary ({e}): {REWRITE}") from None
+        return cls.from_dict(data, source=str(path))
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "summary.json") -> Summary:
+        """Read the current schema, upgrade an older one, refuse a newer or unknown one."""
+        if not isinstance(data, dict):
+            raise PonderError(f"{source} is not a study summary (not a JSON object): {REWRITE}")
+        schema = data.get("schema", 1)
+        if type(schema) is not int or schema < 1:
+            raise PonderError(f"{source} has an unknown summary schema {schema!r}: {REWRITE}")
+        if schema > SCHEMA:
+            raise PonderError(
+                f"{source} is summary schema {schema}, this ponder reads up to {SCHEMA}: "
+                "upgrade ponder, or rewrite it with `ponder study --resume` and the study's settings"
+            )
+        try:
+            for version in range(schema, SCHEMA):
+                data = _UPGRADES[version](data)
+            return cls._read(data)
+        except KeyError as e:
+            raise PonderError(f"{source} is not a study summary (no {e}): {REWRITE}") from None
+        except (TypeError, ValueError, AttributeError) as e:
+            raise PonderError(f"{source} is not a study summary ({e}): {REWRITE}") from None
+
+    @classmethod
+    def _read(cls, d: Mapping[str, Any]) -> Summary:
+        headline = d["headline"]
+        return cls(
+            provenance=Provenance.from_dict(d["provenance"]),
+            rows=tuple(Row.from_dict(r) for r in d["rows"]),
+            frontier=tuple(Point.from_dict(p) for p in d["frontier"]),
+            coverage_law={m: _law(law) for m, law in d["coverage_law"].items()},
+            difficulty={m: tuple(Bin.from_dict(b) for b in bins) for m, bins in d["difficulty"].items()},
+            headline=Headline.from_dict(headline) if headline is not None else None,
+            comparisons=tuple(Comparison.from_dict(c) for c in d["comparisons"]),
+            estimators={name: Estimator.from_dict(e) for name, e in d["estimators"].items()},
+            notes=tuple(d["notes"]),
+        )
+
+
+def _from_1(d: Json) -> Json:
+    """Schema 1 → 2. Schema 2 only adds the `schema` field. Files written before figures were added
+    to schema 1 lack them: they read with the values the report assumed for them then."""
+    rows = [
+        {"ci_method": "bootstrap", "mean_cached_prompt_tokens": 0.0, "mean_cache_saved_flops": 0.0,
+         "seconds_method": "recorded", "derived": [], **r}
+        for r in d["rows"]
+    ]  # fmt: skip
+    laws = {
+        m: None if law is None else {
+            "ks": [], "residuals": [], "holdout_k": None, "holdout_predicted": None,
+            "holdout_observed": None, **law,
+        }
+        for m, law in d.get("coverage_law", {}).items()
+    }  # fmt: skip
+    difficulty = {
+        m: [{"best_strategy": None, "best_budget": None, "best_accuracy": None, "ci_low": {}, "ci_high": {},
+             **b} for b in bins]
+        for m, bins in d.get("difficulty", {}).items()
+    }  # fmt: skip
+    headline = d.get("headline")
+    if headline is not None:
+        headline = {"ci_method": "", "chosen_among": 1, "flops_condition": None, **headline}
+    prov = {"levels": [], "item_space": {}, "pool_size": {}, "engine": {}, "models": {}, "prompts": {},
+            "threads": None, "ctx": None, "base_url": None, **d["provenance"]}  # fmt: skip
+    return {
+        "schema": 2, **d, "provenance": prov, "rows": rows, "frontier": d.get("frontier", []),
+        "coverage_law": laws, "difficulty": difficulty, "headline": headline,
+        "comparisons": d.get("comparisons", []), "estimators": d.get("estimators", {}),
+        "notes": d.get("notes", []),
+    }  # fmt: skip
+
+
+# _UPGRADES[v] turns a schema-v summary into a schema-(v+1) one. Append only.
+_UPGRADES: dict[int, Callable[[Json], Json]] = {1: _from_1}
+
+__all__ = [
+    "SCHEMA",
+    "Bin",
+    "Comparison",
+    "CoverageLaw",
+    "Estimator",
+    "Headline",
+    "Point",
+    "Provenance",
+    "Row",
+    "Sampling",
+    "Summary",
+]
