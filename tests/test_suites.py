@@ -144,7 +144,7 @@ def test_frontier_needs_a_calibration() -> None:
 def test_a_frontier_study_never_scores_the_calibration_items(name: str) -> None:
     """At level 1 the item space is small: the seed offset alone let calibration items into the
     study. The calibration record keeps the hashes of every item it measured; the study skips them."""
-    from ponder.cli.tasks import CALIBRATION_SEED_OFFSET
+    from ponder.lab.calibrate import CALIBRATION_SEED_OFFSET
     from ponder.store import open_store
     from ponder.tasks import generate
     from ponder.tasks.seeds import content_hash

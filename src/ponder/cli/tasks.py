@@ -17,7 +17,6 @@ from ponder.tasks import FAMILIES, load
 
 # Calibration draws its items under another seed; where a level's item space is small the two
 # sequences still meet, so the calibration also stores its items' hashes and the study skips them.
-CALIBRATION_SEED_OFFSET = 1_000_003
 
 app = typer.Typer(
     help="The eval lab's problems: families, suites, calibration and probes.", no_args_is_help=True
@@ -121,14 +120,9 @@ def calibrate(
     json_out: JsonOpt = False,
 ) -> None:
     """Find the level where the model's greedy accuracy crosses 50%, and store it for FAMILY@frontier."""
-    from ponder.lab.calibrate import BUDGET_PER_PROBLEM
-    from ponder.lab.calibrate import calibrate as run_calibration
+    from ponder.lab.calibrate import BUDGET_PER_PROBLEM, calibrate_family, save_calibration
     from ponder.lab.evaluate import Evaluator
     from ponder.session import Options
-    from ponder.store import open_store
-    from ponder.store.db import CALIBRATION_ITEMS
-    from ponder.tasks.generate import items as family_items
-    from ponder.tasks.seeds import content_hash
 
     if family not in FAMILIES:
         raise PonderError(f"unknown task family '{family}': use one of {', '.join(FAMILIES)}")
@@ -140,33 +134,23 @@ def calibrate(
             f"--budget must be at least --problems ({problems}): it counts every problem measured"
         )
     evaluator = Evaluator.open(model, "cot", Options(max_tokens=max_tokens, temperature=0.0, seed=seed))
-    measured: set[str] = set()  # content hashes: the study at FAMILY@frontier skips these items
-
     bar = Progress(console=console, disable=json_out, transient=True)
     task = bar.add_task(f"calibrating {family}", total=budget)
 
-    async def measure(level: int, count: int, offset: int) -> tuple[int, int]:
-        # Items offset … offset+count−1 of the level's calibration sequence: more items at a level
-        # are new ones.
-        items = family_items(family, level, offset + count, seed=seed + CALIBRATION_SEED_OFFSET)[offset:]
-        measured.update(content_hash(family, i.question) for i in items)
-        bar.update(task, description=f"calibrating {family}@{level}")
-        verdicts = await evaluator.judge(items, lambda: bar.advance(task))
-        return sum(v.correct for v in verdicts), len(verdicts)
+    def step(description: str) -> Callable[[], None]:
+        bar.update(task, description=description)
+        return lambda: bar.advance(task)
 
     try:
         with bar:
-            result = asyncio.run(run_calibration(family, model, measure, problems=problems, budget=budget))
+            result, measured = asyncio.run(
+                calibrate_family(
+                    family, evaluator, problems=problems, budget=budget, seed=seed, progress=step
+                )
+            )
     finally:
         evaluator.close()
-    details = result.to_dict() | {CALIBRATION_ITEMS: sorted(measured)}
-    store = open_store()
-    try:
-        store.save_calibration(
-            family, model, result.level, result.interval_low, result.interval_high, details
-        )
-    finally:
-        store.close()
+    save_calibration(result, measured)
     if json_out:
         print_json(result.to_dict())
         return

@@ -38,10 +38,13 @@ from __future__ import annotations
 import math
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from ponder.lab.evaluate import Evaluator
 
 from ponder.lab.stats import wilson
 
@@ -237,3 +240,52 @@ async def calibrate(
     if frontier is None:
         return result(None, fit, below)
     return result(frontier, fit, f"the fitted accuracy crosses 50% at level {fit.crossing:.2f}")
+
+
+CALIBRATION_SEED_OFFSET = 1_000_003  # calibration's items are a sequence apart from any study's
+
+
+async def calibrate_family(
+    family: str,
+    evaluator: Evaluator,
+    *,
+    problems: int = 5,
+    budget: int | None = None,
+    seed: int = 0,
+    progress: Callable[[str], Callable[[], None]] | None = None,
+) -> tuple[Calibration, set[str]]:
+    """Calibrate `evaluator`'s model on a family's calibration sequence (items apart from any
+    study's); return the calibration and the content hashes of every item it measured, which a study
+    at FAMILY@frontier must never score (`ponder.store` keeps them with the calibration).
+    `progress(description)` returns the per-item callback of a progress display."""
+    from ponder.tasks.generate import items as family_items
+    from ponder.tasks.seeds import content_hash
+
+    measured: set[str] = set()
+
+    async def measure(level: int, count: int, offset: int) -> tuple[int, int]:
+        # Items offset … offset+count−1 of the level's calibration sequence: more items at a level
+        # are new ones.
+        items = family_items(family, level, offset + count, seed=seed + CALIBRATION_SEED_OFFSET)[offset:]
+        measured.update(content_hash(family, i.question) for i in items)
+        step = progress(f"calibrating {family}@{level}") if progress is not None else None
+        verdicts = await evaluator.judge(items, step)
+        return sum(v.correct for v in verdicts), len(verdicts)
+
+    result = await calibrate(family, evaluator.model, measure, problems=problems, budget=budget)
+    return result, measured
+
+
+def save_calibration(result: Calibration, measured: set[str]) -> None:
+    """Store the calibration (FAMILY@frontier reads it) with the items it measured."""
+    from ponder.store import open_store
+    from ponder.store.db import CALIBRATION_ITEMS
+
+    details = result.to_dict() | {CALIBRATION_ITEMS: sorted(measured)}
+    store = open_store()
+    try:
+        store.save_calibration(
+            result.family, result.model, result.level, result.interval_low, result.interval_high, details
+        )
+    finally:
+        store.close()
