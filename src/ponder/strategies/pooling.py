@@ -26,6 +26,16 @@ if TYPE_CHECKING:
 POOL_PROMPTS: dict[str, str] = {"cot": prompts.COT}
 
 
+def pool_kind(pool: str) -> str:
+    """A study's stored request kind for a pool (the chain-of-thought pool keeps its first name)."""
+    return "pool" if pool == "cot" else f"pool:{pool}"
+
+
+def timing_prefix(pool: str) -> str:
+    """The prefix of a pool's timing requests' kinds: `timing:k`, or `timing:NAME:k`."""
+    return "timing:" if pool == "cot" else f"timing:{pool}:"
+
+
 def register_pool(name: str, style: str) -> None:
     """A pool of its own for strategies whose samples use another prompt (program of thought)."""
     POOL_PROMPTS[name] = style

@@ -24,7 +24,7 @@ from ponder.lab import estimators as est
 from ponder.lab import intervals, stats
 from ponder.lab.study import findings
 from ponder.lab.study.charges import prompt_rate
-from ponder.lab.study.config import POOL_STRATEGIES, StudyConfig, compare_points
+from ponder.lab.study.config import StudyConfig, compare_points, pooling
 from ponder.lab.study.series import (
     Pool,
     Series,
@@ -47,6 +47,7 @@ from ponder.lab.study.summary import (
     Row,
     Summary,
 )
+from ponder.strategies.pooling import pool_kind, timing_prefix
 
 BINS = 5
 
@@ -112,12 +113,21 @@ def analyse(config: StudyConfig, store: StudyStore, provenance: Provenance) -> S
         hosted = hosted_price(model)
         priced = hosted is None or hosted[0].token_cost(hosted[1], 1, 0, 1) is not None
         notes += findings.model_notes(model, calls_stored=bool(mine), prompt_rate=rate, priced=priced)
-        timing = load_timing(model, requests, calls, rate, hosted)
-        if config.pool_size(model) > 0:
-            pools[model] = load_pool(store, model, ids, requests, calls, rate, hosted)
+        drawn = {
+            name: load_pool(store, model, ids, requests, calls, rate, hosted, pool_kind(name))
+            for name in config.pools(model)
+        }
+        timings = {
+            name: load_timing(model, requests, calls, rate, hosted, timing_prefix(name)) for name in drawn
+        }
+        if drawn:  # difficulty and the coverage law read the chain-of-thought pool where there is one
+            pools[model] = drawn.get("cot", next(iter(drawn.values())))
         for spec in config.specs(model):
-            if spec.name in POOL_STRATEGIES:
-                made, info = pool_series(config, model, pools[model], spec, ids, timing, rate, hosted)
+            how = pooling(spec)  # the registry says whether and how a strategy is pooled
+            if how is not None:
+                made, info = pool_series(
+                    config, model, drawn[how.pool], spec, ids, timings[how.pool], rate, hosted
+                )
                 if info:
                     estimators[f"{model} {spec_name(spec)}"] = info
             else:
