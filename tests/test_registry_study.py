@@ -1,0 +1,94 @@
+"""The study asks the registry, never a strategy's name: a strategy written in one module and
+registered appears in a study and its report with no other change; a composed strategy is pooled
+where its declaration says so, and run as written where not."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ponder.lab.study import study
+from ponder.strategies import REGISTRY
+from test_study import factory, suite_file
+
+MODULE = '''
+"""`first@N`: N sampled chains of thought; the answer of the first sample that has one."""
+
+from math import comb
+
+import numpy as np
+
+from ponder.strategies.base import Context, StrategyInfo, register
+from ponder.strategies.pooling import Estimate, Pooling, PoolView
+from ponder.strategies.sampling import draw, to_candidate
+
+
+def first(*, spec, n):
+    async def run(problem, ctx: Context):
+        samples, answers = await draw(problem, ctx, n, None)
+        answer = next((a for a in answers if a is not None), None)
+        candidates = [to_candidate(s, a, None) for s, a in zip(samples, answers)]
+        return ctx.result(answer=answer, strategy=spec, candidates=candidates, votes={})
+
+    return run
+
+
+def estimate(view: PoolView, ks):
+    """In a random k-subset in random order the first answered sample is a uniform answered one."""
+    n = view.correct.shape[1]
+    valid = view.valid.sum(axis=1)
+    right = (view.correct & view.valid).sum(axis=1)
+    out = np.zeros((len(valid), len(ks)))
+    for j, k in enumerate(ks):
+        for i, (v, c) in enumerate(zip(valid, right)):
+            some = 1 - comb(int(n - v), k) / comb(n, k)
+            out[i, j] = some * (c / v) if v else 0.0
+    return Estimate(out)
+
+
+register(StrategyInfo("first", "the first answered sample", first, {}, budget=True, default_n=4,
+                      pooling=lambda spec: Pooling(estimate)))
+'''
+
+
+@pytest.fixture
+def first_strategy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "mod").mkdir()
+    (tmp_path / "mod" / "ponder_first_strategy.py").write_text(MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path / "mod"))
+    __import__("ponder_first_strategy")
+    yield
+    REGISTRY.pop("first", None)
+    sys.modules.pop("ponder_first_strategy", None)
+
+
+def test_a_new_pooled_strategy_joins_a_study_and_its_report(tmp_path: Path, first_strategy: None) -> None:
+    summary = study("small", suite_file(tmp_path), strategies="sc,first,coverage", max_n=4, problems=8,
+                    out=str(tmp_path / "out"), seed=3, backend_factory=factory)  # fmt: skip
+    rows = {(r["strategy"], r["budget"]): r for r in summary["rows"]}
+    assert {k for s, k in rows if s == "first"} == {1, 2, 4}
+    # drawn from the same pool as sc: at k=1 every pooled strategy is the pool's pass@1
+    assert rows[("first", 1)]["accuracy"] == pytest.approx(rows[("coverage", 1)]["accuracy"])
+    assert rows[("first", 4)]["mean_flops"] == rows[("sc", 4)]["mean_flops"]
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert '<td class="">first</td>' in page and "<th>first@4</th>" in page  # its rows and its bin columns
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "out" / "study.sqlite") as db:
+        kinds = {k for (k,) in db.execute("SELECT DISTINCT kind FROM requests")}
+    assert not any(k.startswith("run:first") for k in kinds)  # pooled, never run on its own
+
+
+def test_a_composed_strategy_pools_or_runs_as_its_declaration_says(tmp_path: Path) -> None:
+    summary = study("small", suite_file(tmp_path), strategies="sc@4,vote@4(cot),vote@2(sc@2)", problems=8,
+                    out=str(tmp_path / "out"), seed=3, backend_factory=factory)  # fmt: skip
+    rows = {(r["strategy"], r["budget"]): r for r in summary["rows"]}
+    # vote over plain cot runs is the pool's majority vote: the same figures as sc, at every budget
+    for k in (1, 2, 4):
+        assert rows[("vote(cot)", k)]["accuracy"] == rows[("sc", k)]["accuracy"]
+    # a vote over sc@2 cannot be pooled: it runs once per problem, as written, at its own budget
+    assert [k for s, k in rows if s == "vote(sc@2)"] == [2]
+    assert np.isfinite(rows[("vote(sc@2)", 2)]["mean_flops"])
