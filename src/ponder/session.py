@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from types import TracebackType
 
 from ponder.backends.base import Backend
-from ponder.backends.factory import DEFAULT_CTX, DEFAULT_THREADS, open_backend
+from ponder.backends.factory import DEFAULT_CTX, DEFAULT_THREADS, BackendOptions, open_backend
 from ponder.errors import PonderError
 from ponder.ledger import TOOL, Ledger
 from ponder.limits import Limit
@@ -58,6 +58,13 @@ class Options:
     base_url: str | None = None
     api_key: str | None = None
     limit: Limit | None = None  # per question
+
+    @property
+    def backend(self) -> BackendOptions:
+        """The settings that reach the backend, as one typed object."""
+        return BackendOptions(
+            threads=self.threads, ctx=self.ctx, base_url=self.base_url, api_key=self.api_key
+        )
 
     def check(self) -> None:
         """Every setting, checked once; each error is one line naming the flag to fix."""
@@ -172,11 +179,4 @@ class Session:
 
 
 def _open(ref: ModelRef, options: Options, slots: int) -> Backend:
-    return open_backend(
-        ref,
-        n=slots,
-        threads=options.threads,
-        n_ctx=options.ctx,
-        base_url=options.base_url,
-        api_key=options.api_key,
-    )
+    return open_backend(ref, options.backend, slots=slots)
