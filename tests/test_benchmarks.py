@@ -39,3 +39,31 @@ def test_batching_benchmark_reports_its_ratios(smol_path: Path) -> None:
     ):
         assert isinstance(report[key], float)
     assert report["setup"]["n"] == 2 and report["setup"]["tokens_per_sample"] == 4
+
+
+def test_study_concurrency_benchmark_reports_its_ratios(smol_path: Path) -> None:
+    """Requests in flight together on the real embedded engine, called from several threads."""
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks/study_concurrency.py"),
+            "--problems",
+            "2",
+            "--max-n",
+            "2",
+            "--max-tokens",
+            "4",
+            "--concurrency",
+            "1,2",
+            "--repeats",
+            "1",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    report = json.loads(proc.stdout)
+    assert set(report["ratio_vs_first"]) == {"1", "2"} and report["ratio_vs_first"]["1"] == 1.0
+    assert report["tokens"]["1"] > 0 and report["best"] in (1, 2)

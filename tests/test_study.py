@@ -9,14 +9,18 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ponder import PonderError
+from ponder.backends.base import Capabilities
 from ponder.lab.study import StudyConfig, budgets, study
 from ponder.models.resolve import ModelRef
+from ponder.types import Generation, Message, SamplingParams
 from scripted import SeededBackend
 
 TESTS = Path(__file__).resolve().parent
@@ -272,3 +276,190 @@ def test_a_private_study_keeps_its_questions_out_of_the_report(tmp_path: Path) -
     assert summary["provenance"]["split"] == "private" and len(store_questions) == 3
     assert not any(q[:40] in html for q in store_questions)
     assert html.count('class="problem"') == 3
+
+
+# -- concurrency ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("concurrency", [2, 5])
+def test_concurrent_work_draws_what_one_at_a_time_draws(tmp_path: Path, concurrency: int) -> None:
+    """Seeds follow (model, problem, request), not the order of work: requests in flight at once
+    store the same samples and verdicts, and the same figures but for seconds and dollars."""
+    one = run(tmp_path, out="one")
+    many = run(tmp_path, out="many", concurrency=concurrency)
+    query = "SELECT model, problem_id, kind, seed, n, answer, correct, completion_tokens FROM requests"
+    samples = (
+        "SELECT r.model, r.problem_id, r.kind, s.idx, s.text, s.answer, s.correct, s.score"
+        " FROM samples s JOIN requests r ON r.id = s.request_id"
+    )
+    for sql in (query, samples):
+        a = sorted(sqlite3.connect(tmp_path / "one" / "study.sqlite").execute(sql).fetchall())
+        b = sorted(sqlite3.connect(tmp_path / "many" / "study.sqlite").execute(sql).fetchall())
+        assert a == b
+    timed = {"mean_seconds", "mean_cost_usd"}
+    for a, b in zip(one["rows"], many["rows"], strict=True):
+        assert {k: v for k, v in a.items() if k not in timed} == {
+            k: v for k, v in b.items() if k not in timed
+        }
+
+
+@dataclass
+class Sleepy:
+    """A local engine whose calls take real time and report it: concurrent calls overlap."""
+
+    model: str = "sleepy"
+    seconds: float = 0.05
+    capabilities: Capabilities = field(
+        default_factory=lambda: Capabilities(max_n=64, logprobs=True, prefix_sharing=True, local_cores=2)
+    )
+
+    async def generate(self, messages: Sequence[Message], params: SamplingParams, n: int) -> Generation:
+        import asyncio
+
+        started = time.perf_counter()
+        drawn = await SeededBackend(model=self.model).generate(messages, params, n)
+        await asyncio.sleep(self.seconds)
+        return replace(drawn, wall_seconds=time.perf_counter() - started)
+
+    def close(self) -> None:
+        pass
+
+
+def sleepy(model: str, config: StudyConfig) -> tuple[Sleepy, ModelRef]:
+    return Sleepy(model=model), ModelRef(model, "embedded", model, None, 100)
+
+
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_overlapping_calls_on_one_engine_share_its_dollars(tmp_path: Path, concurrency: int) -> None:
+    """The cores were held once: with calls in flight together, each call's dollars come from its
+    wall seconds divided among the calls in flight, so the study's local dollars add up to the time
+    the engine was busy, not to the sum of overlapping walls."""
+    out = tmp_path / "s"
+    started = time.perf_counter()
+    study("m", suite_file(tmp_path, 12), strategies="cot,sc", max_n=2, problems=12, timing_problems=0,
+          out=str(out), backend_factory=sleepy, concurrency=concurrency)  # fmt: skip
+    elapsed = time.perf_counter() - started
+    db = sqlite3.connect(out / "study.sqlite")
+    per_second = 2 * 0.045 / 3600  # 2 cores at the default core-hour price
+    walls, dollars = db.execute("SELECT sum(wall_seconds), sum(cost_usd) FROM requests").fetchone()
+    calls = db.execute("SELECT sum(wall_seconds), sum(cost_usd) FROM calls").fetchone()
+    assert calls == pytest.approx((walls, dollars))  # each request is the sum of its calls
+    if concurrency == 1:
+        assert dollars == pytest.approx(walls * per_second)  # nothing overlapped: as recorded
+    else:
+        assert dollars < 0.5 * walls * per_second  # 4 in flight: far less than the overlapping walls
+        assert dollars <= elapsed * per_second  # never more than the cores' time while the study ran
+        assert dollars >= 0.2 * walls * per_second  # and the whole busy time is charged
+
+
+class Failing(SeededBackend):
+    async def generate(self, messages: Sequence[Message], params: SamplingParams, n: int) -> Generation:
+        import asyncio
+
+        if "Question 5?" in messages[-1].content:
+            await asyncio.sleep(0.05)
+            raise PonderError("the engine refused the request: a test failure")
+        return await super().generate(messages, params, n)
+
+
+def factory_of(kind: type[SeededBackend]) -> Any:
+    def make(model: str, config: StudyConfig) -> tuple[SeededBackend, ModelRef]:
+        return kind(model=model), ModelRef(model, "embedded", model, None, 100)
+
+    return make
+
+
+def test_a_failing_request_stops_the_study_in_one_line_and_keeps_what_finished(tmp_path: Path) -> None:
+    failing = factory_of(Failing)
+    with pytest.raises(PonderError, match="a test failure"):
+        study("m", suite_file(tmp_path), strategies="cot,sc", max_n=2, problems=8, timing_problems=0,
+              out=str(tmp_path / "s"), backend_factory=failing, concurrency=3)  # fmt: skip
+    db = sqlite3.connect(tmp_path / "s" / "study.sqlite")
+    kept = {pid for (pid,) in db.execute("SELECT problem_id FROM requests")}
+    assert kept and "q5" not in kept  # finished requests saved, the failed one not
+    seeded = factory_of(SeededBackend)
+    resumed = study("m", suite_file(tmp_path), strategies="cot,sc", max_n=2, problems=8, timing_problems=0,
+                    out=str(tmp_path / "s"), backend_factory=seeded, resume=True)  # fmt: skip
+    assert all(r["problems"] == 8 for r in resumed["rows"])
+
+
+def test_a_concurrent_study_killed_with_sigkill_resumes_to_the_same_summary(tmp_path: Path) -> None:
+    suite = suite_file(tmp_path, 40)
+    out = str(tmp_path / "killed")
+    script = KILLABLE.replace("seed=3,", "seed=3, concurrency=4,").replace("delay=0.02", "delay=0.05")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script.format(tests=str(TESTS), suite=suite, out=out, resume=False)],
+        env=os.environ.copy(),
+    )
+    db = Path(out) / "study.sqlite"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        try:
+            if (
+                db.exists()
+                and sqlite3.connect(db).execute("SELECT count(*) FROM requests").fetchone()[0] >= 30
+            ):
+                break
+        except sqlite3.Error:
+            continue
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    kept = sqlite3.connect(db).execute("SELECT count(*) FROM requests").fetchone()[0]
+    whole = 2 * 40 * 2 + 2 * 3 * 2
+    assert 30 <= kept < whole
+    resumed = script.format(tests=str(TESTS), suite=suite, out=out, resume=True)
+    assert subprocess.run([sys.executable, "-c", resumed], timeout=120).returncode == 0
+    assert sqlite3.connect(db).execute("SELECT count(*) FROM requests").fetchone()[0] == whole
+    alone = str(tmp_path / "alone")
+    subprocess.run(
+        [sys.executable, "-c", KILLABLE.format(tests=str(TESTS), suite=suite, out=alone, resume=False)],
+        timeout=120,
+        check=True,
+    )
+    a = json.loads((Path(out) / "summary.json").read_text())
+    b = json.loads((Path(alone) / "summary.json").read_text())
+    timed = {"mean_seconds", "mean_cost_usd"}
+    assert [{k: v for k, v in r.items() if k not in timed} for r in a["rows"]] == [
+        {k: v for k, v in r.items() if k not in timed} for r in b["rows"]
+    ]
+
+
+def test_concurrency_is_a_setting_of_the_run_not_of_the_study(tmp_path: Path) -> None:
+    first = run(tmp_path)
+    assert run(tmp_path, resume=True, concurrency=3) == first  # resumed at another concurrency
+    with pytest.raises(PonderError, match="--concurrency"):
+        run(tmp_path, out="bad", concurrency=0)
+    config = tmp_path / "c.toml"
+    config.write_text('[study]\nmodels = "small"\nsuite = "lists@1"\nconcurrency = 4\n')
+    assert StudyConfig.from_toml(config).concurrency == 4
+
+
+# -- the store's schema -----------------------------------------------------------------------------
+
+
+def test_the_store_has_a_schema_an_older_store_reads_a_newer_is_refused(tmp_path: Path) -> None:
+    from ponder.lab.study.store import STORE_SCHEMA
+
+    first = run(tmp_path)
+    db = tmp_path / "out" / "study.sqlite"
+    conn = sqlite3.connect(db)
+    assert (
+        json.loads(conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0]) == STORE_SCHEMA
+    )
+    with conn:
+        conn.execute("DELETE FROM meta WHERE key = 'schema'")  # as a store written before the schema
+    assert run(tmp_path, resume=True) == first
+    with conn:
+        conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (json.dumps(STORE_SCHEMA + 1),))
+    conn.close()
+    with pytest.raises(PonderError) as refused:
+        run(tmp_path, resume=True)
+    message = str(refused.value)
+    assert "\n" not in message and "newer ponder" in message and "upgrade ponder" in message
+    proc = subprocess.run(
+        [sys.executable, "-m", "ponder.cli.main", "report", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode != 0 and "newer ponder" in proc.stderr and "Traceback" not in proc.stderr

@@ -20,6 +20,18 @@ from ponder.session import parse_roles
 from ponder.specs import Spec, parse_spec, parse_specs
 from ponder.strategies import DEFAULT_STRATEGIES, POOL_ESTIMATORS, REGISTRY, Pooling, build, info_of
 
+MAX_CONCURRENCY = 64
+WHOLE_NUMBERS = (
+    "max_n",
+    "problems",
+    "max_tokens",
+    "seed",
+    "threads",
+    "ctx",
+    "timing_problems",
+    "concurrency",
+)
+
 
 def pooling(spec: Spec) -> Pooling | None:
     """How the study derives `spec` from a pool, as its strategy (or a pool estimator such as
@@ -79,6 +91,9 @@ class StudyConfig:
     roles: dict[str, str] = field(default_factory=dict)
     # A hard limit per problem and run ("tokens=4000,usd=0.01"): see `ponder.limits`.
     limit: str | None = None
+    # Work items (requests) in flight at once per model: HTTP requests in flight, or problems sharing
+    # the embedded engine's slots. How the study runs, not what it measures: not in its identity.
+    concurrency: int = 1
 
     @classmethod
     def from_toml(cls, path: Path, **overrides: Any) -> StudyConfig:
@@ -152,7 +167,7 @@ class StudyConfig:
         for name in ("suite", "out", "split"):
             if not isinstance(getattr(self, name), str):
                 raise bad(name, "a string")
-        for name in ("max_n", "problems", "max_tokens", "seed", "threads", "ctx", "timing_problems"):
+        for name in WHOLE_NUMBERS:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool):
                 raise bad(name, "a whole number")
@@ -195,6 +210,8 @@ class StudyConfig:
         Limit.parse(self.limit)
         if not 0 <= self.timing_problems <= 100_000:
             raise PonderError("--timing-problems must be between 0 and 100000")
+        if not 1 <= self.concurrency <= MAX_CONCURRENCY:
+            raise PonderError(f"--concurrency must be between 1 and {MAX_CONCURRENCY}")
         strangers = set(self.only) - set(self.models)
         if strangers:
             raise PonderError(f"'only' names models that are not studied: {', '.join(sorted(strangers))}")
@@ -241,7 +258,9 @@ class StudyConfig:
         return parse_roles(model, [f"{r}={m}" for r, m in self.roles.items()])
 
     def identity(self) -> dict[str, Any]:
-        """What must match for `--resume` to continue this study (everything but where it is)."""
+        """What must match for `--resume` to continue this study (everything but where it is and
+        how many requests are in flight)."""
         data = asdict(self)
         data.pop("out")
+        data.pop("concurrency")
         return data

@@ -4,22 +4,29 @@
    model sees the same problems and a resumed study the same ones again.
 2. For each model and problem: one request of n samples (the pool, n = the largest pool budget), and
    one run per budget of each strategy that cannot be derived from a pool (`cot`, `direct`). Each
-   request has a seed derived from (study seed, model, problem, request), is judged by the oracle
-   (one verdict per problem and answer, cached in the store), and is written to the study store in
-   one transaction when it completes, with each model call it made.
+   request has a seed derived from (study seed, model, problem, request).
 3. On the first `timing_problems` problems, each pool budget k < n is also requested for real
    (`timing:k`, n = k samples, unjudged): the engine's batching curve, from which the seconds of
    every budget follow (docs/study.md).
-4. On `--resume`, requests already stored are skipped: none is lost, none is redone.
+4. Each request is executed (`execute.py`: model calls and answers, no store), then, here on the
+   driver, judged by the oracle (one verdict per problem and answer, cached in the store) and saved
+   in one transaction with each model call it made (`StudyStore.save`), as it completes.
+5. One event loop per model's work; `concurrency` requests in flight at once (HTTP requests, or
+   problems sharing the embedded engine's slots, sized for concurrency × the largest request, at
+   most MAX_SLOTS). With concurrency 1 the requests run one after another in plan order.
+6. On `--resume`, requests already stored are skipped: none is lost, none is redone. `--extend` adds
+   the work a larger config plans (more strategies or models) to a stored study without redrawing
+   its pools: the settings that drew them must match (`KEPT`), and no pool may need to grow.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,30 +40,50 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from ponder.answers import extract_answer
 from ponder.backends.base import Backend
+from ponder.backends.factory import MAX_SLOTS
 from ponder.errors import PonderError
 from ponder.lab.study.config import StudyConfig, pooling
+from ponder.lab.study.execute import (
+    Record,
+    Shared,
+    Timeline,
+    Work,
+    execute,
+    pool_kind,
+    request_seed,
+    timing_kind,
+)
 from ponder.lab.study.series import run_spec
-from ponder.lab.study.store import StoredSample, StudyStore
+from ponder.lab.study.store import StudyStore
 from ponder.limits import Limit
 from ponder.models.resolve import ModelRef
 from ponder.progress import Progress
 from ponder.session import Options, Session
 from ponder.specs import Spec
-from ponder.strategies import build, prompts
-from ponder.strategies.pooling import POOL_PROMPTS
 from ponder.tasks import correct, load
 from ponder.tasks.base import Item
 
 STORE_NAME = "study.sqlite"
 # Settings added since studies were first stored, with the value that reproduces a study that lacks them.
 LEGACY_SETTINGS: dict[str, Any] = {"timing_problems": 0, "roles": {}, "limit": None}
+# What `--extend` keeps: the settings that drew the pools (the problems, the sampling, the engine's
+# context) and that the stored runs were made under (threads: their seconds and dollars; the roles'
+# models and the per-run limit). Strategies, models, budgets, comparisons, timing problems and the
+# server's URL may change.
+KEPT = ("suite", "problems", "seed", "split", "max_tokens", "temperature", "ctx", "threads", "roles", "limit")
 BackendFactory = Callable[[str, StudyConfig], tuple[Backend, ModelRef]]
+PoolSizes = dict[tuple[str, str], int]  # (model, pool request kind) → samples of each stored pool
+
+__all__ = ["Work", "pool_kind", "request_seed", "run_study", "timing_kind"]
 
 
-def open_session(model: str, config: StudyConfig, factory: BackendFactory | None = None) -> Session:
-    """The session a model's work runs in, with slots for its largest request."""
+def open_session(
+    model: str, config: StudyConfig, factory: BackendFactory | None = None, largest: int | None = None
+) -> Session:
+    """The session a model's work runs in, with slots for its largest request (`largest`, default
+    from the config), times the requests in flight; local engines shared by concurrent requests
+    apportion their cores' time (`execute.Shared`)."""
     options = Options(
         max_tokens=config.max_tokens,
         seed=config.seed,
@@ -65,9 +92,25 @@ def open_session(model: str, config: StudyConfig, factory: BackendFactory | None
         base_url=config.base_url,
         limit=Limit.parse(config.limit),
     )
-    slots = max([1, config.pool_size(model), *(samples_needed_of(s) for s in config.specs(model))])
+    if largest is None:
+        largest = max([1, config.pool_size(model), *(samples_needed_of(s) for s in config.specs(model))])
+    slots = largest if config.concurrency == 1 else min(MAX_SLOTS, config.concurrency * largest)
     opener = None if factory is None else (lambda m, o, k: factory(m, config))
-    return Session.open(config.role_models(model), options, slots=slots, quiet=False, opener=opener)
+    session = Session.open(config.role_models(model), options, slots=slots, quiet=False, opener=opener)
+    return session if config.concurrency == 1 else shared(session)
+
+
+def shared(session: Session) -> Session:
+    """The session with each local backend wrapped to apportion its cores' time between calls in
+    flight (one timeline per engine; roles that share an engine share its timeline)."""
+    wrapped: dict[int, Shared] = {}
+    bound = {}
+    for role, b in session.bound.items():
+        if b.backend.capabilities.local_cores > 0:
+            backend = wrapped.setdefault(id(b.backend), Shared(b.backend, b.model, Timeline()))
+            b = replace(b, backend=backend)
+        bound[role] = b
+    return Session(bound, session.options, session.prices, session.refs)
 
 
 def samples_needed_of(spec: Spec) -> int:
@@ -76,45 +119,36 @@ def samples_needed_of(spec: Spec) -> int:
     return 1 if pooling(spec) is not None else samples_needed(spec)
 
 
-def pool_kind(pool: str) -> str:
-    """The stored request kind of a pool (the chain-of-thought pool keeps its first name, `pool`)."""
-    return "pool" if pool == "cot" else f"pool:{pool}"
-
-
-def timing_kind(pool: str, k: int) -> str:
-    return f"timing:{k}" if pool == "cot" else f"timing:{pool}:{k}"
-
-
-def request_seed(seed: int, model: str, problem: str, kind: str) -> int:
-    digest = hashlib.sha256(f"{seed}\x1f{model}\x1f{problem}\x1f{kind}".encode()).digest()
-    return int.from_bytes(digest[:4], "big") % 2**31
-
-
-@dataclass
-class Work:
-    model: str
-    item: Item
-    kind: str  # "pool[:<pool>]", "run:<spec>" or "timing:[<pool>:]<k>"
-    spec: Spec | None
-    n: int = 0  # samples of a pool or timing request
-    pool: str = "cot"  # the pool a pool or timing request draws for
-
-
-def open_study(config: StudyConfig, resume: bool) -> StudyStore:
+def open_study(config: StudyConfig, resume: bool, extend: bool = False) -> StudyStore:
+    """The study's store: created for a fresh study; for `resume`, checked against the settings; for
+    `extend`, checked against the settings that must be kept (`check_extension` does the rest)."""
     out = Path(config.out)
     path = out / STORE_NAME
-    if resume and not path.exists():
-        raise PonderError(f"{out} holds no study to resume: run it without --resume first")
+    if (resume or extend) and not path.exists():
+        flag = "--extend" if extend else "--resume"
+        raise PonderError(f"{out} holds no study to {flag.removeprefix('--')}: run it without {flag} first")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise PonderError(f"cannot create {out}: {e.strerror}") from None
     store = StudyStore(path)
-    if resume:
+    if resume or extend:
         stored = store.meta("identity")
         if stored is None:
             store.close()
-            raise PonderError(f"{out} holds no study to resume (it stopped before it began): run it afresh")
+            verb = "extend" if extend else "resume"
+            raise PonderError(f"{out} holds no study to {verb} (it stopped before it began): run it afresh")
+        if extend:
+            stored = {**LEGACY_SETTINGS, **stored}
+            mine = config.identity()
+            diff = [k for k in KEPT if stored.get(k) != mine.get(k)]
+            if diff:
+                store.close()
+                raise PonderError(
+                    f"--extend keeps the settings the stored study was drawn with, and {', '.join(diff)} "
+                    "differ: keep them (or start a new study in another --out)"
+                )
+            return store
         for key, legacy in LEGACY_SETTINGS.items():
             # A study stored before a setting existed ran without it: left at its default, the
             # setting takes the value that study had.
@@ -131,6 +165,41 @@ def open_study(config: StudyConfig, resume: bool) -> StudyStore:
     return store
 
 
+def check_extension(config: StudyConfig, stored: StudyConfig, sizes: PoolSizes) -> None:
+    """An extension may reuse a stored pool at any budget up to its size, never grow it (more samples
+    would be drawn with other seeds than the pool's, and the pool would change), nor ask it for token
+    logprobs it was drawn without (a scorer reading them would silently fall back to a vote)."""
+    for model in config.models:
+        for pool, n in config.pools(model).items():
+            drawn = sizes.get((model, pool_kind(pool)))
+            if drawn is None:
+                continue  # not drawn yet: drawn now, at this config's size
+            mine = [s for s in config.specs(model) if (p := pooling(s)) and p.pool == pool]
+            if n > drawn:
+                needs = next(str(s) for s in mine if max(config.ladder(s)) > drawn)
+                raise PonderError(
+                    f"--extend: {needs} needs a pool of {n} samples and {model}'s stored {pool} pool holds "
+                    f"{drawn}: redrawing it would change its samples; keep budgets up to {drawn} "
+                    "(--max-n or @N), or start a new study in another --out"
+                )
+            had = model in stored.models and stored.pool_logprobs(model, pool)
+            if config.pool_logprobs(model, pool) and not had:
+                needs = next(str(s) for s in mine if (p := pooling(s)) and p.logprobs)
+                raise PonderError(
+                    f"--extend: {needs} scores {model}'s {pool} pool by token logprobs, and the stored "
+                    "pool was drawn without them: redrawing it would change its samples; start a new "
+                    "study in another --out"
+                )
+
+
+def stored_config(identity: dict[str, Any] | None, config: StudyConfig) -> StudyConfig:
+    """The config a stored study was last run with, from its identity (settings it predates take
+    their legacy values)."""
+    identity = {**LEGACY_SETTINGS, **(identity or {})}
+    known = {k: v for k, v in identity.items() if k in StudyConfig.__dataclass_fields__}
+    return StudyConfig(**{**known, "out": config.out})
+
+
 def _empty(path: Path) -> bool:
     store = StudyStore(path)
     try:
@@ -139,25 +208,44 @@ def _empty(path: Path) -> bool:
         store.close()
 
 
-def environment(config: StudyConfig) -> dict[str, Any]:
+def environment(config: StudyConfig, stored: dict[str, Any] | None = None) -> dict[str, Any]:
     """What the summary reports of the machine, fixed when the study starts (so resuming changes
-    nothing): engine versions and the models' sha256."""
+    nothing): engine versions and the models' sha256. An extension keeps what was stored and adds
+    the models it brings."""
     from ponder.lab.study.outputs import engine_versions, model_sha256
 
+    if stored is not None:
+        models = dict(stored.get("models", {}))
+        for m in config.models:
+            models.setdefault(m, {"sha256": model_sha256(m)})
+        return {**stored, "models": models}
     return {"engine": engine_versions(), "models": {m: {"sha256": model_sha256(m)} for m in config.models}}
 
 
-def timing_budgets(config: StudyConfig, model: str, pool: str = "cot") -> list[int]:
-    """The budgets below a pool's size that the batching calibration times for real."""
-    n = config.pools(model).get(pool, 0)
+def timing_budgets(config: StudyConfig, model: str, pool: str = "cot", n: int | None = None) -> list[int]:
+    """The budgets below a pool's size (`n`: the stored pool's, else the config's) that the batching
+    calibration times for real."""
+    n = config.pools(model).get(pool, 0) if n is None else n
     ks = {k for s in config.specs(model) if (p := pooling(s)) and p.pool == pool for k in config.ladder(s)}
     return sorted(k for k in ks if k < n)
 
 
-def plan(config: StudyConfig, items: list[Item], done: set[tuple[str, str, str]]) -> list[Work]:
+def pool_sizes(config: StudyConfig, model: str, sizes: PoolSizes | None = None) -> dict[str, int]:
+    """Each pool the model's strategies draw from, with its size: a stored pool keeps its own."""
+    sizes = sizes or {}
+    return {pool: sizes.get((model, pool_kind(pool)), n) for pool, n in config.pools(model).items()}
+
+
+def plan(
+    config: StudyConfig,
+    items: list[Item],
+    done: set[tuple[str, str, str]],
+    sizes: PoolSizes | None = None,
+) -> list[Work]:
+    """The requests the study needs that are not `done`, per model in problem order."""
     work = []
     for model in config.models:
-        pools = config.pools(model)
+        pools = pool_sizes(config, model, sizes)
         for position, item in enumerate(items):
             for pool, n in pools.items():
                 work.append(Work(model, item, pool_kind(pool), None, n, pool))
@@ -166,10 +254,10 @@ def plan(config: StudyConfig, items: list[Item], done: set[tuple[str, str, str]]
                     at = run_spec(spec)
                     work.append(Work(model, item, f"run:{at}", at))
             if position < config.timing_problems:
-                for pool in pools:
+                for pool, n in pools.items():
                     work += [
                         Work(model, item, timing_kind(pool, k), None, k, pool)
-                        for k in timing_budgets(config, model, pool)
+                        for k in timing_budgets(config, model, pool, n)
                     ]
     return [w for w in work if (w.model, w.item.id, w.kind) not in done]
 
@@ -186,58 +274,54 @@ def judge(store: StudyStore, item: Item, answer: str | None) -> bool:
     return verdict
 
 
-async def _do(work: Work, session: Session, config: StudyConfig, store: StudyStore) -> None:
-    seed = request_seed(config.seed, work.model, work.item.id, work.kind)
-    # --temperature is the pool's; a run keeps its strategy's own default (cot and direct: greedy)
-    problem = work.item.problem()
-    if work.spec is None:
-        # A pool is not a run: a limit caps each run of a strategy, never the pool its budgets share.
-        ctx = session.context(seed=seed, temperature=None, limit=None)
-        messages = prompts.messages(POOL_PROMPTS[work.pool], problem)
-        samples = await ctx.generate(
-            messages,
-            work.n,
-            temperature=config.temperature,
-            logprobs=config.pool_logprobs(work.model, work.pool),
-            stop=problem.stop,
-        )
-        stored = []
-        if work.kind.startswith("pool"):  # a timing request is measured, not judged
-            for s in samples:
-                answer = extract_answer(s.text, problem.answer_format)
-                stored.append(
-                    StoredSample(s.text, s.thoughts, answer, judge(store, work.item, answer), s.mean_logprob,
-                                 s.completion_tokens, s.finish_reason)
-                )  # fmt: skip
-        store.save_request(
-            model=work.model,
-            problem_id=work.item.id,
-            kind=work.kind,
-            seed=seed,
-            usage=ctx.ledger.total(),
-            samples=stored,
-            calls=ctx.ledger.records,
-        )
+def judged(store: StudyStore, item: Item, record: Record) -> Record:
+    """The record with the oracle's verdicts (a run's answer first, then each sample); a timing
+    request is measured, not judged."""
+    if not record.judged:
+        return record
+    verdict = judge(store, item, record.answer) if record.run else None
+    verdicts = tuple(judge(store, item, d.answer) for d in record.samples)
+    return replace(record, verdicts=verdicts, correct=verdict)
+
+
+def save(store: StudyStore, item: Item, record: Record) -> None:
+    store.save(judged(store, item, record))
+
+
+async def drive(
+    work: list[Work],
+    session: Session,
+    config: StudyConfig,
+    store: StudyStore,
+    advance: Callable[[], None] = lambda: None,
+) -> None:
+    """Run one model's work on one event loop, `config.concurrency` requests in flight, each judged
+    and saved as it completes. The oracle and the store run on one writer thread, so a slow oracle
+    (the sandbox) holds no request in flight, and saves never overlap. On failure or interruption
+    the requests in flight are cancelled; every finished one is saved."""
+    if not work:
         return
-    ctx = session.context(seed=seed, temperature=None)
-    result = await build(work.spec)(problem, ctx)
-    verdict = judge(store, work.item, result.answer)
-    stored = [
-        StoredSample(c.text, c.thoughts, c.answer, judge(store, work.item, c.answer), c.score,
-                     c.completion_tokens, c.finish_reason)
-        for c in result.candidates
-    ]  # fmt: skip
-    store.save_request(
-        model=work.model,
-        problem_id=work.item.id,
-        kind=work.kind,
-        seed=seed,
-        usage=result.usage,
-        samples=stored,
-        answer=result.answer,
-        correct=verdict,
-        calls=ctx.ledger.records,
-    )
+    loop = asyncio.get_running_loop()
+    queue = iter(work)
+
+    with ThreadPoolExecutor(1, thread_name_prefix="ponder-study-save") as writer:
+
+        async def worker() -> None:
+            for w in queue:  # one iterator shared by the workers: each takes the next request
+                record = await execute(w, session, config)
+                await loop.run_in_executor(writer, save, store, w.item, record)
+                advance()
+
+        tasks = [asyncio.create_task(worker()) for _ in range(min(config.concurrency, len(work)))]
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+    for task in tasks:
+        if not task.cancelled() and (error := task.exception()) is not None:
+            raise error
 
 
 def warnings(config: StudyConfig, items: list[Item]) -> list[str]:
@@ -259,48 +343,57 @@ def warnings(config: StudyConfig, items: list[Item]) -> list[str]:
     return out
 
 
+def _load_items(config: StudyConfig) -> list[Item]:
+    items = load(config.suite, config.problems, split=config.split, seed=config.seed, model=config.models[0])
+    if not items:
+        raise PonderError(f"the suite {config.suite} has no problems")
+    counts = Counter(i.id for i in items)
+    twice = sorted(pid for pid, c in counts.items() if c > 1)
+    if twice:
+        raise PonderError(f"the suite names problems twice ({', '.join(twice[:3])}): give each part once")
+    return items
+
+
+def _isolate(items: list[Item]) -> None:
+    if any(i.answer_format == "code" for i in items):
+        from ponder.sandbox.isolation import ensure_isolation
+
+        ensure_isolation()  # code is judged in the sandbox: refuse now, not after sampling
+
+
 def run_study(
     config: StudyConfig,
     *,
     resume: bool = False,
+    extend: bool = False,
     backend_factory: BackendFactory | None = None,
     quiet: bool = False,
 ) -> Path:
-    """Run (or continue) a study; write summary.json and samples.parquet; return the summary's path."""
+    """Run (or continue, or extend) a study; write summary.json and samples.parquet; return the
+    summary's path."""
     from ponder.lab.study.outputs import write_outputs
 
     config.check()
     items: list[Item] = []
     path = Path(config.out) / STORE_NAME
-    if not resume and path.exists() and _empty(path):
+    fresh = not resume and not extend
+    if fresh and path.exists() and _empty(path):
         path.unlink()  # a store killed before it held its settings is no study: start afresh
-    if not resume:
+    if fresh:
         if path.exists():
             raise PonderError(
-                f"{config.out} already holds a study: pass --resume to continue it, or choose another --out"
+                f"{config.out} already holds a study: pass --resume to continue it, --extend to add "
+                "strategies or models to it, or choose another --out"
             )
         # The problems are made before the store, so a bad suite leaves nothing behind.
-        items = load(
-            config.suite, config.problems, split=config.split, seed=config.seed, model=config.models[0]
-        )
-        if not items:
-            raise PonderError(f"the suite {config.suite} has no problems")
-        counts = Counter(i.id for i in items)
-        twice = sorted(pid for pid, c in counts.items() if c > 1)
-        if twice:
-            raise PonderError(f"the suite names problems twice ({', '.join(twice[:3])}): give each part once")
-        if any(i.answer_format == "code" for i in items):
-            from ponder.sandbox.isolation import ensure_isolation
-
-            ensure_isolation()  # code is judged in the sandbox: refuse now, not after sampling
-    store = open_study(config, resume)
+        items = _load_items(config)
+        _isolate(items)
+    store = open_study(config, resume, extend)
     console = Console(stderr=True, quiet=quiet)
     for line in warnings(config, items):
         console.print(f"[yellow]warning:[/yellow] {escape(line)}", highlight=False)
     try:
-        if resume:
-            items = store.problems()
-        else:
+        if fresh:
             store.initialise(
                 items,
                 {
@@ -309,7 +402,20 @@ def run_study(
                     "environment": environment(config),
                 },
             )
-        todo = plan(config, items, store.done())
+        else:
+            items = store.problems()
+        sizes = store.pool_sizes()
+        if extend:
+            check_extension(config, stored_config(store.meta("identity"), config), sizes)
+            _isolate(items)
+            store.update_meta(
+                {
+                    "identity": config.identity(),
+                    "config": {**config.identity(), "out": str(config.out)},
+                    "environment": environment(config, store.meta("environment") or {}),
+                }
+            )
+        todo = plan(config, items, store.done(), sizes)
         columns = (
             TextColumn("{task.description}"),
             BarColumn(),
@@ -324,17 +430,17 @@ def run_study(
                 if not mine:
                     continue
                 task = progress.add_task(model, total=len(mine))
-                with open_session(model, config, backend_factory) as session:
-                    for work in mine:
-                        asyncio.run(_do(work, session, config, store))
-                        progress.advance(task)
+                pools = pool_sizes(config, model, sizes).values()
+                largest = max([1, *pools, *(samples_needed_of(s) for s in config.specs(model))])
+                with open_session(model, config, backend_factory, largest) as session:
+                    asyncio.run(drive(mine, session, config, store, partial(progress.advance, task)))
         summary = write_outputs(config, store)
         from ponder.report import render
 
         render(Path(config.out))
         return summary
     except BaseException:
-        if not resume and not store.done():
+        if fresh and not store.done():
             # Nothing was spent: leave no half-made study behind (a model that fails to load, say).
             store.close()
             store.path.unlink(missing_ok=True)

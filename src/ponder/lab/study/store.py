@@ -8,6 +8,13 @@ none. Figures charged to a strategy are derived from these records, never stored
 
 `verdicts` caches the oracle per (problem, answer): a verdict does not depend on when it was
 computed, so two identical programs cannot get different verdicts from a flaky sandbox timeout.
+
+`meta.schema` is the store's layout version (`STORE_SCHEMA`), written when a study starts or is
+extended. A store without it predates the version and has the same layout: it is read as it always
+was. A store of a newer schema is refused in one line, before anything is read or written.
+
+The driver saves from one writer thread while the event loop runs (`check_same_thread=False`); the
+store is never used from two threads at once.
 """
 
 from __future__ import annotations
@@ -19,9 +26,11 @@ from pathlib import Path
 from typing import Any
 
 from ponder.errors import PonderError
+from ponder.lab.study.execute import Record
 from ponder.tasks.base import Item
 from ponder.types import CallRecord, Usage
 
+STORE_SCHEMA = 1  # the layout this ponder writes and the newest it reads
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS problems (
@@ -65,14 +74,34 @@ class StoredSample:
 
 
 class StudyStore:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+        """Open (or create) a study store; `readonly` opens an existing one without writing."""
         self.path = path
         try:
-            self.db = sqlite3.connect(path)
+            if readonly:
+                self.db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+            else:
+                self.db = sqlite3.connect(path, check_same_thread=False)
             self.db.row_factory = sqlite3.Row
-            self.db.executescript(SCHEMA)
+            schema = self.schema()
+            if schema > STORE_SCHEMA:
+                self.db.close()
+                raise PonderError(
+                    f"{path} was written by a newer ponder (study store schema {schema}, this one reads "
+                    f"up to {STORE_SCHEMA}): upgrade ponder, or choose another --out"
+                )
+            if not readonly:
+                self.db.executescript(SCHEMA)
         except sqlite3.Error as e:
             raise PonderError(f"{path} is not a study store ({e}): choose another --out") from None
+
+    def schema(self) -> int:
+        """The store's layout version: 0 for a store older than versions (the same layout as 1)."""
+        table = self.db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'")
+        if table.fetchone() is None:
+            return 0
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        return int(json.loads(row["value"])) if row else 0
 
     def close(self) -> None:
         self.db.close()
@@ -88,9 +117,17 @@ class StudyStore:
                 "INSERT INTO problems VALUES (?, ?, ?)",
                 [(i, item.id, json.dumps(item.to_dict())) for i, item in enumerate(items)],
             )
-            self.db.executemany(
-                "INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, json.dumps(v)) for k, v in meta.items()]
-            )
+            self._set_meta({"schema": STORE_SCHEMA, **meta})
+
+    def update_meta(self, meta: dict[str, Any]) -> None:
+        """Replace settings in one transaction (an extended study's identity), and mark the schema."""
+        with self.db:
+            self._set_meta({"schema": STORE_SCHEMA, **meta})
+
+    def _set_meta(self, meta: dict[str, Any]) -> None:
+        self.db.executemany(
+            "INSERT OR REPLACE INTO meta VALUES (?, ?)", [(k, json.dumps(v)) for k, v in meta.items()]
+        )
 
     def problems(self) -> list[Item]:
         rows = self.db.execute("SELECT item FROM problems ORDER BY position")
@@ -99,6 +136,37 @@ class StudyStore:
     def done(self) -> set[tuple[str, str, str]]:
         rows = self.db.execute("SELECT model, problem_id, kind FROM requests")
         return {(r["model"], r["problem_id"], r["kind"]) for r in rows}
+
+    def pool_sizes(self) -> dict[tuple[str, str], int]:
+        """(model, pool request kind) → the samples each stored pool request drew."""
+        rows = self.db.execute(
+            "SELECT model, kind, max(n) AS n FROM requests WHERE kind = 'pool' OR kind LIKE 'pool:%'"
+            " GROUP BY model, kind"
+        )
+        return {(r["model"], r["kind"]): int(r["n"]) for r in rows}
+
+    def save(self, record: Record) -> None:
+        """A judged record in one transaction: the request, its samples (a timing request's are
+        measured, not stored) and every call it made."""
+        if record.judged and (record.verdicts is None or (record.run and record.correct is None)):
+            raise ValueError(f"{record.kind} of {record.problem_id} was not judged before saving")
+        verdicts = record.verdicts or ()
+        self.save_request(
+            model=record.model,
+            problem_id=record.problem_id,
+            kind=record.kind,
+            seed=record.seed,
+            usage=record.usage,
+            samples=[
+                StoredSample(d.text, d.thoughts, d.answer, ok, d.score, d.completion_tokens, d.finish_reason)
+                for d, ok in zip(record.samples, verdicts, strict=True)
+            ]
+            if record.judged
+            else [],
+            answer=record.answer,
+            correct=record.correct,
+            calls=list(record.calls),
+        )
 
     def save_request(
         self,
