@@ -54,10 +54,16 @@ class ScriptedBackend:
         default_factory=lambda: Capabilities(max_n=64, logprobs=True, prefix_sharing=True)
     )
     requests: list[Request] = field(default_factory=list)
+    delay: float = 0.0  # seconds each call takes: concurrent callers then really overlap
+    cost_seconds: float = 0.5
     _next: int = 0
 
     async def generate(self, messages: Sequence[Message], params: SamplingParams, n: int) -> Generation:
+        import asyncio
+
         self.requests.append(Request(list(messages), params, n))
+        if self.delay:
+            await asyncio.sleep(self.delay)
         samples = []
         for _ in range(n):
             i = self._next % len(self.texts)
@@ -73,7 +79,7 @@ class ScriptedBackend:
             prompt_tokens=self.prompt_tokens,
             cached_prompt_tokens=0,
             completion_tokens=sum(s.completion_tokens for s in samples),
-            wall_seconds=0.5,
+            wall_seconds=self.cost_seconds,
         )
 
     def close(self) -> None:

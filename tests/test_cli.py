@@ -77,8 +77,7 @@ def test_ask_json_usage_adds_up_and_is_recorded(isolated_home: Path, smol_path: 
 
 def test_a_composed_strategy_on_the_real_model_sums_its_calls(isolated_home: Path, smol_path: Path) -> None:
     """`vote@3(cot)`: three child runs at the vote's temperature, usage equal to the sum of its calls,
-    the tree kept in the store and shown by `runs show`; a judge role on a second model reference
-    opens its own engine and is recorded under its role."""
+    the tree kept in the store and shown by `runs show`."""
     args = ["ask", QUESTION, "-m", "smollm2-135m", "-s", "vote@3(cot)", "--max-tokens", "24", "--seed", "3"]
     data = json.loads(ponder(*args, "--json").stdout)
     assert len(data["children"]) == 3 and len(data["calls"]) == 3
@@ -139,7 +138,9 @@ def test_models_lists_the_catalog(smol_path: Path) -> None:
         (["ask", QUESTION, "-m", "smollm2-135m", "--limit", "tokens=lots"], "bad limit"),
         (["ask", QUESTION, "-m", "smollm2-135m", "--role", "judge"], "--role"),
         (["ask", QUESTION, "-m", "smollm2-135m", "-s", "sc@2(cot)"], "does not wrap"),
-        (["ask", QUESTION, "-m", "smollm2-135m", "--judge", "gpt-5"], "unknown model"),
+        (["ask", QUESTION, "-m", "smollm2-135m", "--judge", "gpt-5"], "no strategy in cot calls a judge"),
+        (["ask", QUESTION, "-m", "smollm2-135m", "--judge", ""], "name the model"),
+        (["ask", QUESTION, "-m", "smollm2-135m", "-s", "vote@64(sc@64)"], "more than 256"),
         (["models", "pull", "gpt-5"], "unknown model"),
     ],
 )

@@ -82,13 +82,20 @@ def test_a_new_pooled_strategy_joins_a_study_and_its_report(tmp_path: Path, firs
     assert not any(k.startswith("run:first") for k in kinds)  # pooled, never run on its own
 
 
-def test_a_composed_strategy_pools_or_runs_as_its_declaration_says(tmp_path: Path) -> None:
+def test_a_composed_strategy_runs_as_written_and_is_charged_so(tmp_path: Path) -> None:
     summary = study("small", suite_file(tmp_path), strategies="sc@4,vote@4(cot),vote@2(sc@2)", problems=8,
                     out=str(tmp_path / "out"), seed=3, backend_factory=factory)  # fmt: skip
     rows = {(r["strategy"], r["budget"]): r for r in summary["rows"]}
-    # vote over plain cot runs is the pool's majority vote: the same figures as sc, at every budget
-    for k in (1, 2, 4):
-        assert rows[("vote(cot)", k)]["accuracy"] == rows[("sc", k)]["accuracy"]
-    # a vote over sc@2 cannot be pooled: it runs once per problem, as written, at its own budget
+    # a vote over runs is never pooled: once per problem at its own budget, each run its own request
+    assert [k for s, k in rows if s == "vote(cot)"] == [4]
     assert [k for s, k in rows if s == "vote(sc@2)"] == [2]
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "out" / "study.sqlite") as db:
+        per_run = db.execute(
+            "SELECT count(*) FROM calls JOIN requests ON calls.request_id = requests.id "
+            "WHERE requests.kind = 'run:vote@4(cot)' GROUP BY requests.id"
+        ).fetchall()
+    assert {n for (n,) in per_run} == {4}  # four independent requests, each reading the prompt
+    assert rows[("vote(cot)", 4)]["mean_flops"] > rows[("sc", 4)]["mean_flops"]
     assert np.isfinite(rows[("vote(sc@2)", 2)]["mean_flops"])

@@ -15,7 +15,7 @@ from ponder.strategies import REGISTRY, build, load_plugins, samples_needed
 from ponder.strategies import base as strategies_base
 from ponder.strategies.base import Key, StrategyInfo, _convert, child_seed, register
 from ponder.types import Message, Problem, Result
-from scripted import ScriptedBackend, SeededBackend, session
+from scripted import ScriptedBackend, session
 
 Q = Problem("How many?")
 
@@ -64,9 +64,77 @@ async def test_vote_over_cot_is_self_consistency_by_composition() -> None:
 async def test_children_seeds_are_distinct_and_deterministic() -> None:
     seeds = [child_seed(7, i) for i in range(50)]
     assert len(set(seeds)) == 50 and seeds == [child_seed(7, i) for i in range(50)]
-    a = await build("vote@4(cot)")(Q, session(SeededBackend(), seed=11).context())
-    b = await build("vote@4(cot)")(Q, session(SeededBackend(), seed=11).context())
-    assert [c.text for c in a.candidates] == [c.text for c in b.candidates]
+    a, b = ScriptedBackend(["Answer: 1"], delay=0.01), ScriptedBackend(["Answer: 1"])
+    await build("vote@4(vote@3(cot))")(Q, session(a, seed=11).context())
+    await build("vote@4(vote@3(cot))")(Q, session(b, seed=11).context())
+    sent = [r.params.seed for r in a.requests]
+    assert len(set(sent)) == 12  # every leaf run its own seed, at any depth
+    assert sorted(sent) == sorted(r.params.seed for r in b.requests)  # whatever order they ran in
+
+
+async def test_concurrent_children_wait_for_reserved_tokens_instead_of_being_refused() -> None:
+    backend = ScriptedBackend(["Answer: 2"], tokens_each=10, delay=0.02)
+    ctx = session(backend, max_tokens=50, limit=Limit(tokens=100)).context()
+    result = await build("vote@4(cot)")(Q, ctx)
+    # two runs reserve 50 each; the others wait, then get what those two did not use
+    assert len(backend.requests) == 4 and result.usage.completion_tokens == 40
+    assert result.stopped is None and result.votes == {"2": 4}
+
+
+async def test_a_dollar_limit_holds_under_concurrency() -> None:
+    """Under a dollar limit calls go one at a time: the first passes the limit, no second is made."""
+    from ponder.models.prices import PriceTable, TokenPrice
+
+    hosted = ScriptedBackend(["Answer: 2"], delay=0.01, tokens_each=500, prompt_tokens=0)
+    s = session({"openai:priced": hosted}, None)
+    s.prices = PriceTable(models={"priced": TokenPrice(input_per_mtok=0.0, output_per_mtok=2000.0)})
+    result = await build("vote@4(cot)")(Q, s.context(limit=Limit(usd=0.5)))
+    assert len(hosted.requests) == 1 and result.usage.cost_usd == pytest.approx(1.0)
+    assert result.stopped is not None and "$0.5" in result.stopped
+    assert result.answer == "2"
+
+
+async def test_a_refusal_keeps_the_best_answer_so_far() -> None:
+    from ponder.strategies.base import Context
+    from ponder.strategies.prompts import COT, messages
+
+    def draft_then_refine(*, spec: str):  # type: ignore[no-untyped-def]
+        async def run(problem: Problem, ctx: Context) -> Result:
+            await ctx.generate(messages(COT, problem), temperature=0.0)
+            ctx.keep("draft-answer")
+            await ctx.generate(messages(COT, problem), temperature=0.0)
+            return ctx.result(answer="refined", strategy=spec, candidates=[], votes={})
+
+        return run
+
+    register(StrategyInfo("draftrefine", "t", draft_then_refine, {}, budget=False))
+    try:
+        ctx = session(ScriptedBackend(["x"]), limit=Limit(calls=1)).context()
+        result = await build("draftrefine")(Q, ctx)
+        assert result.answer == "draft-answer" and result.stopped is not None
+    finally:
+        REGISTRY.pop("draftrefine")
+
+
+async def test_notes_and_judge_calls_roll_up_into_the_tree() -> None:
+    backend = ScriptedBackend(["Answer: 1"])  # no logprobs: bon falls back to the vote and says so
+    result = await build("vote@2(bon@2)")(Q, session(backend).context())
+    assert any("fell back" in n for n in result.notes)
+    ctx = session(backend).context()
+    await ctx.child(role="judge").generate([Message("user", "ok?")], temperature=0.0)
+    tree = ctx.result(answer=None, strategy="t", candidates=[], votes={})
+    assert [c.strategy for c in tree.children] == ["judge calls"]
+    assert tree.children[0].usage == tree.usage
+
+
+def test_nested_budgets_are_capped_and_roles_must_be_used() -> None:
+    with pytest.raises(PonderError, match="more than 256"):
+        build("vote@64(sc@64)")
+    from ponder.strategies import check_roles
+
+    with pytest.raises(PonderError, match="no strategy in cot calls a judge role"):
+        check_roles(["cot"], ["judge"])
+    check_roles(["cot"], [])
 
 
 def test_wrapping_is_checked_and_slots_count_inner_samples() -> None:
@@ -89,6 +157,14 @@ async def test_a_token_limit_cuts_calls_and_then_refuses_them() -> None:
     assert result.answer == "2"  # the best answer so far
 
 
+async def test_a_calls_limit_counts_engine_requests() -> None:
+    backend = ScriptedBackend(["Answer: 2"])
+    backend.capabilities = type(backend.capabilities)(max_n=4, logprobs=True, prefix_sharing=True)
+    result = await build("sc@8")(Q, session(backend, limit=Limit(calls=1)).context())
+    assert result.answer is None and "needs 2" in (result.stopped or "")
+    assert backend.requests == []
+
+
 async def test_a_calls_limit_refuses_before_the_call() -> None:
     backend = ScriptedBackend(["Answer: 2"])
     result = await build("sc@2")(Q, session(backend, limit=Limit(calls=1)).context())
@@ -104,7 +180,7 @@ def test_limits_parse_with_one_line_errors() -> None:
     assert Limit.parse("tokens=4000,usd=0.5") == Limit(tokens=4000, usd=0.5)
     assert str(Limit.parse("calls=3,seconds=2.5")) == "calls=3,seconds=2.5"
     assert Limit.parse(None) is None
-    for bad in ("tokens", "tokens=-1", "tokens=1.5", "watts=3", "usd=nan", "calls=1,calls=2"):
+    for bad in ("tokens", "tokens=-1", "tokens=1.5", "watts=3", "usd=nan", "calls=1,calls=2", "tokens=5,"):
         with pytest.raises(PonderError, match="limit"):
             Limit.parse(bad)
 

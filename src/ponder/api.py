@@ -15,7 +15,7 @@ from ponder.models.catalog import DEFAULT_MODEL
 from ponder.session import Options, Session, parse_roles
 from ponder.specs import parse_spec
 from ponder.store import open_store
-from ponder.strategies import build, samples_needed
+from ponder.strategies import build, check_roles, samples_needed
 from ponder.types import Problem, Result
 
 P = ParamSpec("P")
@@ -77,6 +77,7 @@ async def ask_async(
     role_models = parse_roles(model, pairs, judge)
     spec = parse_spec(strategy)
     run_strategy = build(spec)
+    check_roles([spec], [r for r in role_models if r != "policy"])
     if record:  # a store that cannot be opened fails now, before the model spends anything
         open_store().close()
     problem = Problem(question=question, answer_format=answer_format)

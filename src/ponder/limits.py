@@ -8,14 +8,18 @@ question (per problem in a study). Before each model call the context asks `Spen
   it is made;
 - fewer tokens left than the call could use → its `max_tokens` is cut to what is left, split over
   its n samples. Tokens are reserved while a call is in flight, so concurrent children cannot
-  overspend together.
-Dollars and seconds cannot be known before a call ends, so they are checked between calls: a call
-admitted with a little left may finish past them, never a second one. The word "budget" stays with
-@N and the study's ladder; a limit is a cap on spending.
+  overspend together; a call that finds the rest reserved waits for the calls in flight.
+`calls` counts engine requests, as `Usage.calls` does (a call of 32 samples on 16 slots is two).
+Dollars and seconds cannot be known before a call ends, so under those limits calls go one at a
+time and each is admitted on what was really spent: the last admitted call may finish past them,
+never a second one, and the result says so. A tool call (a sandbox run) is counted when it is
+recorded; it is not refused in advance. The word "budget" stays with @N and the study's ladder; a
+limit is a cap on spending.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from dataclasses import dataclass, field, fields
@@ -44,6 +48,8 @@ class Limit:
             return None
         values: dict[str, float] = {}
         for part in text.split(","):
+            if not part.strip():
+                raise PonderError(f"bad limit '{text}': an empty part (write KIND=NUMBER,KIND=NUMBER)")
             key, eq, raw = part.strip().partition("=")
             if not eq or key not in KINDS:
                 raise PonderError(
@@ -77,43 +83,96 @@ class Limit:
         return ",".join(parts)
 
 
+class _Wait:
+    """Not now: calls in flight will settle what is left."""
+
+
+WAIT = _Wait()
+
+
 @dataclass
 class Spend:
-    """What a tree of contexts has spent against its limit, read from the root ledger."""
+    """What a tree of contexts has spent against its limit, read from the root ledger.
+
+    `admit` is asynchronous: a call that could go once the calls in flight have settled waits for
+    them (their reserved tokens come back, their dollars are known) rather than being refused on
+    what they might spend. Under a dollar or seconds limit calls go one at a time, so each is
+    admitted on what has really been spent; the last admitted call may pass the limit, never a
+    second one, and the result then says so.
+    """
 
     limit: Limit
     ledger: Ledger
     started: float = field(default_factory=time.monotonic)
     reserved_tokens: int = 0
-    calls_in_flight: int = 0
+    in_flight: int = 0
+    requests_in_flight: int = 0
+    _settled: asyncio.Condition = field(default_factory=asyncio.Condition)
 
-    def _refuse(self, why: str) -> LimitReached:
-        return LimitReached(f"stopped by the limit: {why}")
-
-    def admit(self, n: int, max_tokens: int) -> int:
-        """The max_tokens a call of n samples may use, reserved until `release`; or LimitReached."""
+    def _decide(self, n: int, max_tokens: int, requests: int) -> int | _Wait | LimitReached:
         lim, used = self.limit, self.ledger.total()
-        if lim.calls is not None and self.ledger.count() + self.calls_in_flight >= lim.calls:
-            raise self._refuse(f"{lim.calls} calls made")
+        if lim.calls is not None:
+            if used.calls >= lim.calls:
+                return refusal(f"{lim.calls} calls made")
+            if used.calls + self.requests_in_flight + requests > lim.calls:
+                if self.in_flight:
+                    return WAIT
+                return refusal(f"{lim.calls} calls: this one needs {requests}, {lim.calls - used.calls} left")
         if lim.usd is not None and used.cost_usd >= lim.usd:
-            raise self._refuse(f"${lim.usd:g} spent")
-        if lim.seconds is not None and time.monotonic() - self.started >= lim.seconds:
-            raise self._refuse(f"{lim.seconds:g} seconds passed")
+            return refusal(f"${lim.usd:g} spent")
+        if lim.seconds is not None and self.elapsed() >= lim.seconds:
+            return refusal(f"{lim.seconds:g} seconds passed")
+        if (lim.usd is not None or lim.seconds is not None) and self.in_flight:
+            return WAIT
         if lim.tokens is not None:
-            left = lim.tokens - used.completion_tokens - self.reserved_tokens
-            each = left // n
-            if each < 1:
-                raise self._refuse(f"{lim.tokens} completion tokens spent")
-            max_tokens = min(max_tokens, each)
-            self.reserved_tokens += max_tokens * n
-        self.calls_in_flight += 1
+            left = lim.tokens - used.completion_tokens
+            if left // n < 1:
+                return refusal(f"{lim.tokens} completion tokens spent")
+            free = left - self.reserved_tokens
+            if free // n < 1:
+                return WAIT  # tokens reserved by calls in flight come back when they finish
+            max_tokens = min(max_tokens, free // n)
         return max_tokens
+
+    async def admit(self, n: int, max_tokens: int, requests: int = 1) -> int:
+        """The max_tokens a call of n samples (`requests` engine requests) may use, reserved until
+        `release`; or LimitReached before the call is made."""
+        async with self._settled:
+            while isinstance(decision := self._decide(n, max_tokens, requests), _Wait):
+                await self._settled.wait()
+            if isinstance(decision, LimitReached):
+                raise decision
+            if self.limit.tokens is not None:
+                self.reserved_tokens += decision * n
+            self.in_flight += 1
+            self.requests_in_flight += requests
+            return decision
+
+    async def release(self, n: int, max_tokens: int, requests: int = 1) -> None:
+        """A call has finished (and is in the ledger, or failed): free what it held."""
+        async with self._settled:
+            if self.limit.tokens is not None:
+                self.reserved_tokens -= max_tokens * n
+            self.in_flight -= 1
+            self.requests_in_flight -= requests
+            self._settled.notify_all()
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def passed(self) -> str | None:
+        """Why the limit is now past (a call admitted with a little left spent more), or None."""
+        lim, used = self.limit, self.ledger.total()
+        if lim.usd is not None and used.cost_usd > lim.usd:
+            return f"stopped by the limit: ${lim.usd:g} (the last call passed it: ${used.cost_usd:.3g})"
+        if lim.seconds is not None and self.elapsed() > lim.seconds:
+            return f"stopped by the limit: {lim.seconds:g} seconds (the last call passed it)"
+        return None
 
     def cut(self) -> str:
         """What a result says when a sample ran into a cap the limit had lowered."""
         return f"stopped by the limit: {self.limit.tokens} completion tokens (a sample was cut short)"
 
-    def release(self, n: int, max_tokens: int) -> None:
-        if self.limit.tokens is not None:
-            self.reserved_tokens -= max_tokens * n
-        self.calls_in_flight -= 1
+
+def refusal(why: str) -> LimitReached:
+    return LimitReached(f"stopped by the limit: {why}")

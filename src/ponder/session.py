@@ -83,12 +83,14 @@ class Options:
 def parse_roles(policy: str, roles: Sequence[str] = (), judge: str | None = None) -> dict[str, str]:
     """`--model M`, `--role ROLE=MODEL` (repeatable) and `--judge MODEL` → {role: model}."""
     out = {POLICY: policy}
-    pairs = [*roles, *([f"{JUDGE}={judge}"] if judge else [])]
+    pairs = [*roles, *([f"{JUDGE}={judge}"] if judge is not None else [])]
     for pair in pairs:
         role, eq, model = pair.partition("=")
         role, model = role.strip(), model.strip()
-        if not eq or not model or not _ROLE.fullmatch(role):
+        if not eq or not _ROLE.fullmatch(role):
             raise PonderError(f"--role '{pair}': write ROLE=MODEL, e.g. judge=qwen2.5-1.5b")
+        if not model:
+            raise PonderError(f"--role '{pair}': name the model for {role}, e.g. {role}=qwen2.5-1.5b")
         if role in (POLICY, TOOL):
             raise PonderError(f"--role '{pair}': {role} cannot be named here (use --model for the policy)")
         if role in out:

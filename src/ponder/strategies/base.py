@@ -26,7 +26,7 @@ from ponder.ledger import Ledger
 from ponder.limits import Limit, LimitReached, Spend
 from ponder.specs import Spec, parse_spec
 from ponder.strategies.pooling import Pooling
-from ponder.types import Message, Problem, Result, Sample, SamplingParams
+from ponder.types import Candidate, Message, Problem, Result, Sample, SamplingParams
 
 POLICY = "policy"
 SEED_MODULUS = 2**31
@@ -63,6 +63,7 @@ class Context:
     children: list[Context] = field(default_factory=list)
     last: Result | None = None
     stopped: str | None = None  # why the limit refused or cut a call here or in a child
+    kept: dict[str, Any] = field(default_factory=dict)  # the best answer so far (`keep`)
 
     @classmethod
     def root(
@@ -108,9 +109,10 @@ class Context:
         call refused (`LimitReached`) before it is made.
         """
         bound = self.bound(role)
-        seed = None if self.params.seed is None else (self.params.seed + seed_offset) % 2**32
+        seed = None if self.params.seed is None else (self.params.seed + seed_offset) % SEED_MODULUS
         cap = self.params.max_tokens if max_tokens is None else min(max_tokens, self.params.max_tokens)
-        allowed = cap if self.spend is None else self.spend.admit(n, cap)
+        requests = -(-n // max(1, bound.backend.capabilities.max_n))
+        allowed = cap if self.spend is None else await self.spend.admit(n, cap, requests)
         params = replace(
             self.params,
             max_tokens=allowed,
@@ -121,24 +123,28 @@ class Context:
         )
         try:
             generation = await bound.backend.generate(messages, params, n)
+            self.ledger.record(
+                generation,
+                role=role or self.role,
+                model=bound.model,
+                n=n,
+                compute_parameters=bound.compute_parameters,
+                local_cores=bound.backend.capabilities.local_cores,
+            )
         finally:
             if self.spend is not None:
-                self.spend.release(n, allowed)
-        if (
-            self.spend is not None
-            and allowed < cap
-            and any(s.finish_reason == "length" for s in generation.samples)
-        ):
-            self.stop(self.spend.cut())
-        self.ledger.record(
-            generation,
-            role=role or self.role,
-            model=bound.model,
-            n=n,
-            compute_parameters=bound.compute_parameters,
-            local_cores=bound.backend.capabilities.local_cores,
-        )
+                await self.spend.release(n, allowed, requests)
+        if self.spend is not None:
+            if allowed < cap and any(s.finish_reason == "length" for s in generation.samples):
+                self.stop(self.spend.cut())
+            if (past := self.spend.passed()) is not None:
+                self.stop(past)
         return generation.samples
+
+    def keep(self, answer: str | None, candidates: Sequence[Candidate] = (), **fields: Any) -> None:
+        """Record the best answer so far (a draft before its revision, say): where a limit refuses
+        a later call, the strategy ends with this answer instead of none."""
+        self.kept = {"answer": answer, "candidates": list(candidates), **fields}
 
     def stop(self, why: str) -> None:
         """Mark this context, and every context it runs within, as stopped by the limit."""
@@ -171,7 +177,8 @@ class Context:
     def result(self, **fields: Any) -> Result:
         """A Result carrying this context's calls (its children's included, once), their sum, and
         the children's own results as a tree."""
-        notes = self.ledger.notes + [n for n in fields.pop("notes", []) if n not in self.ledger.notes]
+        for note in fields.pop("notes", []):
+            self.ledger.note(note)  # so that they roll up into every parent's result too
         if fields.get("stopped"):
             self.stop(fields["stopped"])
         fields.pop("stopped", None)
@@ -179,13 +186,29 @@ class Context:
             model=self.model,
             usage=self.ledger.total(),
             calls=self.ledger.records,
-            notes=notes,
-            children=[c.last for c in self.children if c.last is not None],
+            notes=self.ledger.notes,
+            children=[c.last if c.last is not None else c.calls_only() for c in self.children],
             stopped=self.stopped,
             **fields,
         )
         self.last = result
         return result
+
+    def calls_only(self) -> Result:
+        """A child that made calls but returned no result of its own (a judge's verdicts), as a
+        node of the tree: its role, usage and calls."""
+        return Result(
+            answer=None,
+            strategy=f"{self.role} calls",
+            model=self.model,
+            candidates=[],
+            votes={},
+            usage=self.ledger.total(),
+            calls=self.ledger.records,
+            notes=self.ledger.notes,
+            children=[c.last if c.last is not None else c.calls_only() for c in self.children],
+            stopped=self.stopped,
+        )
 
 
 class Strategy(Protocol):
@@ -225,6 +248,7 @@ class StrategyInfo:
     wraps: bool = False
     default_inner: str | None = None
     pooling: Callable[[Spec], Pooling | None] | None = None
+    roles: tuple[str, ...] = (POLICY,)  # the roles whose models it calls (a wrapper: its inner's too)
 
     def n(self, spec: Spec) -> int:
         return spec.n if spec.n is not None else self.default_n
@@ -281,7 +305,8 @@ def _guarded(run: Strategy, spec: str) -> Strategy:
         try:
             return await run(problem, ctx)
         except LimitReached as e:
-            return ctx.result(answer=None, strategy=spec, candidates=[], votes={}, stopped=str(e))
+            kept = {"answer": None, "candidates": [], "votes": {}, **ctx.kept}
+            return ctx.result(strategy=spec, stopped=str(e), **kept)
 
     return guarded
 
@@ -314,7 +339,31 @@ def build(spec: Spec | str) -> Strategy:
             raise PonderError(f"'{spec}': {spec.name} wraps a strategy: name it, e.g. {spec.name}@4(cot)")
         kwargs["inner"] = build(inner)
         kwargs["inner_spec"] = str(inner)
+    if samples_needed(spec) > MAX_N:
+        raise PonderError(
+            f"'{spec}' may ask for {samples_needed(spec)} samples at once, more than {MAX_N}: lower a budget"
+        )
     return _guarded(info.factory(spec=str(spec), **kwargs), str(spec))
+
+
+def roles_used(spec: Spec | str) -> set[str]:
+    """Every role the spec's strategies call, inner strategies' included."""
+    spec = parse_spec(spec) if isinstance(spec, str) else spec
+    info = info_of(spec)
+    inner = info.inner_spec(spec)
+    return set(info.roles) | (roles_used(inner) if inner is not None else set())
+
+
+def check_roles(specs: Sequence[Spec | str], named: Sequence[str]) -> None:
+    """A role given a model that no strategy calls is a mistake (a typo, a judge for `cot`): say so
+    before any model loads."""
+    used = set().union(*(roles_used(s) for s in specs)) if specs else set()
+    for role in named:
+        if role not in used:
+            names, calls = ", ".join(str(s) for s in specs), ", ".join(sorted(used))
+            raise PonderError(
+                f"--role {role}: no strategy in {names} calls a {role} role (they call: {calls})"
+            )
 
 
 def samples_needed(spec: Spec | str) -> int:

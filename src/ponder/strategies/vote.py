@@ -4,15 +4,16 @@ Each run is a child context with its own seed and the vote's sampling temperatur
 inside would otherwise give N identical runs), so `vote@8(cot)` is self-consistency by composition,
 and its usage is the sum of its runs' to the token. The runs go to the engine together (its slots
 are sized for N × the inner strategy's samples). A run stopped by a limit casts the vote it has.
+
+A study runs it as written, never from a pool: even `vote@8(cot)`, whose answers are distributed
+as `sc@8`'s, makes 8 independent requests, each reading the prompt, and is charged so.
 """
 
 from __future__ import annotations
 
 import asyncio
 
-from ponder.specs import Spec
 from ponder.strategies.base import Context, Strategy, StrategyInfo, register
-from ponder.strategies.pooling import Pooling, majority
 from ponder.strategies.sampling import DEFAULT_SAMPLING_TEMPERATURE, TEMPERATURE, vote
 from ponder.types import Candidate, Problem, Result
 
@@ -43,14 +44,6 @@ def vote_runs(
     return run
 
 
-def _pooling(spec: Spec) -> Pooling | None:
-    """A vote over plain chain-of-thought runs is one pool's majority vote (sc); other inners run."""
-    inner = spec.inner
-    if inner is not None and inner.name == "cot" and not inner.params and inner.inner is None:
-        return Pooling(majority)
-    return None
-
-
 register(
     StrategyInfo(
         "vote",
@@ -61,6 +54,5 @@ register(
         default_n=8,
         wraps=True,
         default_inner="cot",
-        pooling=_pooling,
     )
 )
