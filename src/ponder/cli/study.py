@@ -45,7 +45,26 @@ def study(
         list[str] | None,
         typer.Option(help="A pair to compare, 'SPEC@K/MODEL vs SPEC@K/MODEL' (repeatable)."),
     ] = None,
+    judge: Annotated[
+        str | None, typer.Option(help="The judge role's model (short for --role judge=M).")
+    ] = None,
+    role: Annotated[
+        list[str] | None, typer.Option(help="A role's model, ROLE=MODEL (repeatable), shared by every model.")
+    ] = None,
+    limit: Annotated[
+        str | None, typer.Option(help="Cap each run's compute per problem: tokens=N,calls=N,usd=X,seconds=X.")
+    ] = None,
+    concurrency: Annotated[
+        int | None, typer.Option(help="Requests in flight at once (default 1: the figures as run alone).")
+    ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the study in --out.")] = False,
+    extend: Annotated[
+        bool,
+        typer.Option("--extend", help="Add strategies or models to the study in --out, reusing its pools."),
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the plan (requests, tokens, time, dollars); run nothing.")
+    ] = False,
     config: Annotated[Path | None, typer.Option("--config", help="A TOML file of these settings.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
@@ -66,7 +85,14 @@ def study(
         "threads": threads,
         "ctx": ctx,
         "timing_problems": timing_problems,
+        "limit": limit,
+        "concurrency": concurrency,
     }
+    if judge is not None or role:
+        from ponder.session import parse_roles
+
+        named = parse_roles("policy-model", role or [], judge)
+        given["roles"] = {r: m for r, m in named.items() if r != "policy"}
     if model is not None:
         given["models"] = [m for m in model.split(",") if m]
     if strategies is not None:
@@ -84,7 +110,15 @@ def study(
         if not given.get("models") or suite is None:
             raise PonderError("ponder study needs --model and --suite (or --config FILE)")
         settings = StudyConfig(**{k: v for k, v in given.items() if v is not None})
-    path = run_study(settings, resume=resume, quiet=json_out)
+    if resume and extend:
+        raise PonderError("--resume and --extend: choose one (--extend also finishes what is left)")
+    if dry_run:
+        from ponder.lab.study.plan import estimate
+
+        settings.check()
+        console.print(str(estimate(settings)), markup=False, highlight=False)
+        return
+    path = run_study(settings, resume=resume, extend=extend, quiet=json_out)
     summary = Summary.load(path)
     if json_out:
         print(summary.to_json())
