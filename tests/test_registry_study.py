@@ -99,3 +99,19 @@ def test_a_composed_strategy_runs_as_written_and_is_charged_so(tmp_path: Path) -
     assert {n for (n,) in per_run} == {4}  # four independent requests, each reading the prompt
     assert rows[("vote(cot)", 4)]["mean_flops"] > rows[("sc", 4)]["mean_flops"]
     assert np.isfinite(rows[("vote(sc@2)", 2)]["mean_flops"])
+
+
+def test_a_study_refuses_roles_and_limits_it_cannot_use(tmp_path: Path) -> None:
+    from ponder.errors import PonderError
+    from ponder.lab.study import StudyConfig
+
+    def config(**kw: object) -> StudyConfig:
+        return StudyConfig(models=["small"], suite=suite_file(tmp_path), out=str(tmp_path / "o"), **kw)  # type: ignore[arg-type]
+
+    with pytest.raises(PonderError, match=r"no strategy in .* calls a judge role"):
+        config(roles={"judge": "big"}).check()
+    with pytest.raises(PonderError, match="bad limit"):
+        config(limit="tokens=many").check()
+    with pytest.raises(PonderError, match="--role"):
+        config(roles={"policy": "big"}).check()
+    config(limit="tokens=100").check()

@@ -18,7 +18,15 @@ from ponder.errors import PonderError
 from ponder.limits import Limit
 from ponder.session import parse_roles
 from ponder.specs import Spec, parse_spec, parse_specs
-from ponder.strategies import DEFAULT_STRATEGIES, POOL_ESTIMATORS, REGISTRY, Pooling, build, info_of
+from ponder.strategies import (
+    DEFAULT_STRATEGIES,
+    POOL_ESTIMATORS,
+    REGISTRY,
+    Pooling,
+    build,
+    check_roles,
+    info_of,
+)
 
 MAX_CONCURRENCY = 64
 WHOLE_NUMBERS = (
@@ -242,6 +250,8 @@ class StudyConfig:
             mine = self.specs(model)
             if len({str(s) for s in mine}) != len(mine):
                 raise PonderError("a strategy is named twice in --strategies")
+        # a role given a model that no strategy calls is a mistake (the pools use the policy only)
+        check_roles([s for s in all_specs if s.name in REGISTRY], list(self.roles))
 
     def find(self, point: tuple[str, str, int]) -> None:
         """Check that a named point (model, strategy without budget, budget) is in this study."""
