@@ -251,3 +251,17 @@ def test_result_round_trips_through_its_dict() -> None:
     r.children = [Result("1", "cot", "m", [], {"1": 1}, __import__("ponder").Usage(calls=1))]
     again = Result.from_dict(r.to_dict())
     assert again.to_dict() == r.to_dict()
+
+
+async def test_calls_overlapping_on_a_local_engine_pay_for_its_cores_once() -> None:
+    """Two runs in flight together on one local engine: each is charged half the cores' time."""
+    from ponder.backends.base import Capabilities
+
+    backend = ScriptedBackend(["Answer: 2"], delay=0.3, cost_seconds=3600.0)
+    backend.capabilities = Capabilities(max_n=64, logprobs=True, prefix_sharing=True, local_cores=2)
+    s = session(backend)
+    together = await build("vote@2(cot)")(Q, s.context())
+    alone = await build("cot")(Q, s.context())
+    assert alone.usage.cost_usd == pytest.approx(2 * s.prices.cpu_core_hour)  # one core-hour on each core
+    assert together.usage.cost_usd == pytest.approx(alone.usage.cost_usd, rel=0.1)  # not twice
+    assert together.usage.wall_seconds == 2 * 3600.0  # each call's latency stays as measured

@@ -19,6 +19,7 @@ from types import TracebackType
 
 from ponder.backends.base import Backend
 from ponder.backends.factory import DEFAULT_CTX, DEFAULT_THREADS, BackendOptions, open_backend
+from ponder.backends.shared import Shared
 from ponder.errors import PonderError
 from ponder.ledger import TOOL, Ledger
 from ponder.limits import Limit
@@ -137,7 +138,9 @@ class Session:
             for backend, _ in opened.values():
                 backend.close()
             raise
-        bound = {role: Bound(opened[m][0], m, opened[m][1].compute_parameters) for role, m in roles.items()}
+        # A local engine is shared by the calls in flight on it: each is charged its share of the cores.
+        backends = {m: Shared(b) if b.capabilities.local_cores > 0 else b for m, (b, _) in opened.items()}
+        bound = {role: Bound(backends[m], m, opened[m][1].compute_parameters) for role, m in roles.items()}
         return cls(bound, options, table, {role: opened[m][1] for role, m in roles.items()})
 
     @property

@@ -114,6 +114,9 @@ class Generation:
     # n, or one request per sample where a server refuses n). None: the same as the totals.
     first_prompt_tokens: int | None = None
     first_cached_prompt_tokens: int | None = None
+    # The fraction of its wall time this call held a local engine's cores: 1 alone, less when calls
+    # overlapped on the engine (`backends/shared.py`). Local dollars are wall × share × cores × price.
+    core_share: float = 1.0
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,7 @@ class PriceTable:
         """Dollars of one model call by `hosted_name`'s rule; None for a hosted model without a price."""
         name = hosted_name(model)
         if name is None:
-            return self.local_cost(g.wall_seconds, local_cores)
+            return self.local_cost(g.wall_seconds * g.core_share, local_cores)
         return self.token_cost(name, g.prompt_tokens, g.cached_prompt_tokens, g.completion_tokens)
 
     def token_cost(self, model: str, prompt: int, cached: int, completion: int) -> float | None:

@@ -46,8 +46,6 @@ from ponder.errors import PonderError
 from ponder.lab.study.config import StudyConfig, pooling
 from ponder.lab.study.execute import (
     Record,
-    Shared,
-    Timeline,
     Work,
     execute,
     pool_kind,
@@ -97,20 +95,7 @@ def open_session(
     slots = largest if config.concurrency == 1 else min(MAX_SLOTS, config.concurrency * largest)
     opener = None if factory is None else (lambda m, o, k: factory(m, config))
     session = Session.open(config.role_models(model), options, slots=slots, quiet=False, opener=opener)
-    return session if config.concurrency == 1 else shared(session)
-
-
-def shared(session: Session) -> Session:
-    """The session with each local backend wrapped to apportion its cores' time between calls in
-    flight (one timeline per engine; roles that share an engine share its timeline)."""
-    wrapped: dict[int, Shared] = {}
-    bound = {}
-    for role, b in session.bound.items():
-        if b.backend.capabilities.local_cores > 0:
-            backend = wrapped.setdefault(id(b.backend), Shared(b.backend, b.model, Timeline()))
-            b = replace(b, backend=backend)
-        bound[role] = b
-    return Session(bound, session.options, session.prices, session.refs)
+    return session
 
 
 def samples_needed_of(spec: Spec) -> int:
