@@ -19,9 +19,10 @@ import time
 from pathlib import Path
 
 from ponder.backends.base import Backend
+from ponder.backends.factory import BackendOptions, open_backend
 from ponder.lab.study import StudyConfig, run_study
-from ponder.lab.study.runner import default_backend
 from ponder.models.resolve import ModelRef
+from ponder.models.resolve import parse as parse_model
 
 
 def main() -> None:
@@ -38,9 +39,11 @@ def main() -> None:
 
     def timed_factory(model: str, config: StudyConfig) -> tuple[Backend, ModelRef]:
         t0 = time.perf_counter()
-        made = default_backend(model, config)
+        ref = parse_model(model)
+        options = BackendOptions(threads=config.threads, ctx=config.ctx, base_url=config.base_url)
+        backend = open_backend(ref, options, slots=max(1, config.pool_size(model)))
         loads.append(time.perf_counter() - t0)
-        return made
+        return backend, ref
 
     with tempfile.TemporaryDirectory() as tmp:
         config = StudyConfig(
