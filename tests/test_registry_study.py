@@ -115,3 +115,23 @@ def test_a_study_refuses_roles_and_limits_it_cannot_use(tmp_path: Path) -> None:
     with pytest.raises(PonderError, match="--role"):
         config(roles={"policy": "big"}).check()
     config(limit="tokens=100").check()
+
+
+def test_the_dry_run_plans_without_loading_or_writing(tmp_path: Path) -> None:
+    import json
+    import os
+    import subprocess
+
+    out = tmp_path / "planned"
+    args = ["study", "--model", "smollm2-135m", "--suite", "arithmetic@1", "--problems", "2",
+            "--strategies", "cot,sc@4,coverage", "--out", str(out), "--dry-run"]  # fmt: skip
+    run = [sys.executable, "-m", "ponder.cli.main", *args]
+    proc = subprocess.run(
+        [*run, "--json"], capture_output=True, text=True, env=os.environ.copy(), timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    plan = json.loads(proc.stdout)
+    assert plan["problems"] == 2 and [m["model"] for m in plan["models"]] == ["smollm2-135m"]
+    assert not out.exists()  # nothing written
+    text = subprocess.run(run, capture_output=True, text=True, env=os.environ.copy(), timeout=120)
+    assert text.returncode == 0 and "smollm2-135m" in text.stdout

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from ponder.cli.output import console, esc, human_count
+from ponder.cli.output import console, esc, human_count, print_json
 from ponder.errors import PonderError
 
 if TYPE_CHECKING:
@@ -116,7 +116,11 @@ def study(
         from ponder.lab.study.plan import estimate
 
         settings.check()
-        console.print(str(estimate(settings)), markup=False, highlight=False)
+        plan = estimate(settings)
+        if json_out:
+            print_json(plan.to_dict())
+        else:
+            console.print(str(plan), markup=False, highlight=False)
         return
     path = run_study(settings, resume=resume, extend=extend, quiet=json_out)
     summary = Summary.load(path)
