@@ -96,7 +96,18 @@ def test_a_composed_strategy_runs_as_written_and_is_charged_so(tmp_path: Path) -
             "SELECT count(*) FROM calls JOIN requests ON calls.request_id = requests.id "
             "WHERE requests.kind = 'run:vote@4(cot)' GROUP BY requests.id"
         ).fetchall()
+        models = {m for (m,) in db.execute("SELECT DISTINCT model FROM calls")}
+        trees = db.execute(
+            "SELECT children FROM trees JOIN requests ON trees.request_id = requests.id "
+            "WHERE requests.kind = 'run:vote@4(cot)'"
+        ).fetchall()
     assert {n for (n,) in per_run} == {4}  # four independent requests, each reading the prompt
+    assert models == {"small"}  # every call names its model
+    import json
+
+    assert len(trees) == 8 and all(len(json.loads(t)) == 4 for (t,) in trees)  # each run's four children
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert page.count("its 4 inner runs") == 8 and page.count('<ul class="children">') >= 8
     assert rows[("vote(cot)", 4)]["mean_flops"] > rows[("sc", 4)]["mean_flops"]
     assert np.isfinite(rows[("vote(sc@2)", 2)]["mean_flops"])
 

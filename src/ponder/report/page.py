@@ -268,6 +268,19 @@ def truncation(summary: Summary) -> str:
     )
 
 
+def _tree(children: list[dict[str, Any]]) -> str:
+    """A run's inner results (a vote's runs), each with its answer and compute, nested as they ran."""
+    items = []
+    for c in children:
+        u = c["usage"]
+        stopped = " · stopped by the limit" if c.get("stopped") else ""
+        items.append(
+            f"<li>{escape(c['strategy'])} · answer <code>{escape(str(c['answer']))}</code> · "
+            f"{u['calls']} calls, {u['completion_tokens']} tokens{stopped}{_tree(c.get('children', []))}</li>"
+        )
+    return f'<ul class="children">{"".join(items)}</ul>' if items else ""
+
+
 def problems(store: StudyStore, private: bool = False) -> str:
     """The problem browser. A private split's questions and samples stay out of the page: they were
     never published, and a report is made to be shared."""
@@ -286,6 +299,7 @@ def problems(store: StudyStore, private: bool = False) -> str:
             '<p class="sub">These problems come from the private split: their questions and the samples stay '
             "in study.sqlite and are not shown here.</p><ul>" + "".join(rows) + "</ul>"
         )
+    trees = store.trees()
     by_problem: dict[str, list[dict[str, Any]]] = {pid: [] for pid in items}
     for s in store.all_samples():
         by_problem.setdefault(s["problem_id"], []).append(s)
@@ -308,6 +322,12 @@ def problems(store: StudyStore, private: bool = False) -> str:
                 f" · {s['completion_tokens']} tokens{' · cut' if s['finish_reason'] == 'length' else ''}"
                 f"{thoughts}<details><summary>text</summary><pre>{escape(s['text'])}</pre></details></div>"
             )
+        for (model, tree_pid, kind), children in trees.items():
+            if tree_pid == pid:
+                samples.append(
+                    f'<details class="tree"><summary><b>{escape(model)}</b> · {escape(kind.removeprefix("run:"))}'
+                    f" · its {len(children)} inner runs</summary>{_tree(children)}</details>"
+                )
         n_right = sum(1 for s in by_problem[pid] if s["correct"])
         parts.append(
             f'<details class="problem" data-id="{escape(pid)}"><summary><b>{escape(pid)}</b> · gold <code>{escape(item.answer[:80])}</code>'

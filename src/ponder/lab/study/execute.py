@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 from ponder.answers import extract_answer
 from ponder.lab.study.config import StudyConfig
@@ -82,6 +83,7 @@ class Record:
     run: bool = False
     verdicts: tuple[bool, ...] | None = None  # one per sample
     correct: bool | None = None  # a run's answer
+    children: tuple[dict[str, Any], ...] = ()  # a run's inner results (`Result.to_dict()`), as a tree
 
     @property
     def judged(self) -> bool:
@@ -93,6 +95,7 @@ async def execute(work: Work, session: Session, config: StudyConfig) -> Record:
     """Run one unit of work on the session's models; touches no store."""
     seed = request_seed(config.seed, work.model, work.item.id, work.kind)
     problem = work.item.problem()
+    children: tuple[dict[str, Any], ...] = ()
     if work.spec is None:
         # A pool is not a run: a limit caps each run of a strategy, never the pool its budgets
         # share; --temperature is the pool's.
@@ -119,5 +122,8 @@ async def execute(work: Work, session: Session, config: StudyConfig) -> Record:
             for c in result.candidates
         )
         usage, answer, run = result.usage, result.answer, True
+        children = tuple(c.to_dict() for c in result.children)
     calls = tuple(ctx.ledger.records)
-    return Record(work.model, work.item.id, work.kind, seed, usage, drawn, calls, answer, run)
+    return Record(
+        work.model, work.item.id, work.kind, seed, usage, drawn, calls, answer, run, children=children
+    )

@@ -55,7 +55,10 @@ CREATE TABLE IF NOT EXISTS calls (
     completion_tokens INTEGER NOT NULL, wall_seconds REAL NOT NULL, prompt_seconds REAL NOT NULL,
     flops REAL NOT NULL, cost_usd REAL NOT NULL, requests INTEGER NOT NULL,
     first_prompt_tokens INTEGER NOT NULL, first_cached_prompt_tokens INTEGER NOT NULL,
+    model TEXT,
     PRIMARY KEY (request_id, idx));
+CREATE TABLE IF NOT EXISTS trees (
+    request_id INTEGER PRIMARY KEY REFERENCES requests(id), children TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS verdicts (
     problem_id TEXT NOT NULL, answer TEXT NOT NULL, correct INTEGER NOT NULL,
     PRIMARY KEY (problem_id, answer));
@@ -92,6 +95,10 @@ class StudyStore:
                 )
             if not readonly:
                 self.db.executescript(SCHEMA)
+                columns = {r["name"] for r in self.db.execute("PRAGMA table_info(calls)")}
+                if "model" not in columns:  # a store from before roles: its calls were the policy's
+                    with self.db:
+                        self.db.execute("ALTER TABLE calls ADD COLUMN model TEXT")
         except sqlite3.Error as e:
             raise PonderError(f"{path} is not a study store ({e}): choose another --out") from None
 
@@ -166,6 +173,7 @@ class StudyStore:
             answer=record.answer,
             correct=record.correct,
             calls=list(record.calls),
+            children=list(record.children),
         )
 
     def save_request(
@@ -180,6 +188,7 @@ class StudyStore:
         answer: str | None = None,
         correct: bool | None = None,
         calls: list[CallRecord] | None = None,
+        children: list[dict[str, Any]] | None = None,
     ) -> None:
         u = usage
         with self.db:
@@ -206,16 +215,24 @@ class StudyStore:
                 ],
             )  # fmt: skip
             self.db.executemany(
-                "INSERT INTO calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO calls (request_id, idx, role, n, prompt_tokens, cached_prompt_tokens,"
+                " completion_tokens, wall_seconds, prompt_seconds, flops, cost_usd, requests,"
+                " first_prompt_tokens, first_cached_prompt_tokens, model)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         cur.lastrowid, i, c.role, c.n, c.usage.prompt_tokens, c.usage.cached_prompt_tokens,
                         c.usage.completion_tokens, c.usage.wall_seconds, c.prompt_seconds, c.usage.flops,
                         c.usage.cost_usd, c.requests, c.first_prompt_tokens, c.first_cached_prompt_tokens,
+                        c.model,
                     )
                     for i, c in enumerate(calls or [])
                 ],
             )  # fmt: skip
+            if children:
+                self.db.execute(
+                    "INSERT INTO trees VALUES (?, ?)", (cur.lastrowid, json.dumps(children, allow_nan=False))
+                )
 
     def calls(self) -> dict[int, list[dict[str, Any]]]:
         """Every request's calls in order, by request id (empty for a study stored before calls were)."""
@@ -251,6 +268,16 @@ class StudyStore:
                          r["completion_tokens"], r["finish_reason"])
             for r in rows
         ]  # fmt: skip
+
+    def trees(self) -> dict[tuple[str, str, str], list[dict[str, Any]]]:
+        """(model, problem, kind) → a run's inner results (`Result.to_dict()` each), where it had any."""
+        if not self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'trees'").fetchone():
+            return {}  # a store from before trees (opened read-only)
+        rows = self.db.execute(
+            "SELECT r.model, r.problem_id, r.kind, t.children FROM trees t"
+            " JOIN requests r ON r.id = t.request_id"
+        )
+        return {(r["model"], r["problem_id"], r["kind"]): json.loads(r["children"]) for r in rows}
 
     def all_samples(self) -> list[dict[str, Any]]:
         return [
