@@ -121,9 +121,5 @@ class Ledger:
         self.entries.append(CallRecord(role=TOOL, model=name, n=1, usage=usage))
         return usage
 
-    def count(self) -> int:
-        """Calls recorded (a call of n samples is one; tool calls included)."""
-        return sum(1 for _ in self._walk())
-
     def total(self) -> Usage:
         return reduce(lambda a, b: a + b, (r.usage for r in self._walk()), Usage())

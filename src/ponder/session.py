@@ -26,13 +26,11 @@ from ponder.limits import Limit
 from ponder.models import prices
 from ponder.models.resolve import ModelRef
 from ponder.models.resolve import parse as parse_model
-from ponder.strategies.base import Bound, Context
+from ponder.strategies.base import POLICY, SEED_MODULUS, Bound, Context
 from ponder.types import SamplingParams
 
-POLICY = "policy"
 JUDGE = "judge"
 MAX_TOKENS_LIMIT = 32768
-MAX_SEED = 2**31  # seeds are below this everywhere (derived request seeds included)
 _ROLE = re.compile(r"[a-z][a-z0-9_-]*")
 
 # Opens one model for a session: (model reference, options, slots) → its backend and resolved ref.
@@ -73,8 +71,10 @@ class Options:
             raise PonderError(f"--max-tokens must be between 1 and {MAX_TOKENS_LIMIT}")
         if self.temperature is not None and not 0.0 <= self.temperature <= 2.0:
             raise PonderError("--temperature must be between 0 and 2")
-        if self.seed is not None and not 0 <= self.seed < MAX_SEED:
-            raise PonderError(f"--seed must be between 0 and {MAX_SEED - 1} (leave it out for a random one)")
+        if self.seed is not None and not 0 <= self.seed < SEED_MODULUS:
+            raise PonderError(
+                f"--seed must be between 0 and {SEED_MODULUS - 1} (leave it out for a random one)"
+            )
         if self.threads < 1:
             raise PonderError("--threads must be at least 1")
         if self.ctx < 64:
@@ -107,7 +107,6 @@ class Session:
     bound: dict[str, Bound]
     options: Options = field(default_factory=Options)
     prices: prices.PriceTable = field(default_factory=prices.PriceTable)
-    refs: dict[str, ModelRef] = field(default_factory=dict)
 
     @classmethod
     def open(
@@ -141,7 +140,7 @@ class Session:
         # A local engine is shared by the calls in flight on it: each is charged its share of the cores.
         backends = {m: Shared(b) if b.capabilities.local_cores > 0 else b for m, (b, _) in opened.items()}
         bound = {role: Bound(backends[m], m, opened[m][1].compute_parameters) for role, m in roles.items()}
-        return cls(bound, options, table, {role: opened[m][1] for role, m in roles.items()})
+        return cls(bound, options, table)
 
     @property
     def model(self) -> str:

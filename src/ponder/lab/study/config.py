@@ -16,7 +16,7 @@ from typing import Any
 from ponder.backends.base import MAX_N
 from ponder.errors import PonderError
 from ponder.limits import Limit
-from ponder.session import parse_roles
+from ponder.session import Options, parse_roles
 from ponder.specs import Spec, parse_spec, parse_specs
 from ponder.strategies import (
     DEFAULT_STRATEGIES,
@@ -142,8 +142,6 @@ class StudyConfig:
         `revise@1,revise@2`)."""
         if pooling(spec) is not None:
             return budgets(spec.n if spec.n is not None else self.max_n)
-        if spec.name in POOL_ESTIMATORS:
-            return [1]
         info = info_of(spec)
         return [info.n(spec)] if info.budget else [1]
 
@@ -206,16 +204,10 @@ class StudyConfig:
             raise PonderError(f"--max-n must be between 1 and {MAX_N}")
         if not 1 <= self.problems <= 100_000:
             raise PonderError("--problems must be between 1 and 100000")
-        if not 1 <= self.max_tokens <= 32768:
-            raise PonderError("--max-tokens must be between 1 and 32768")
-        if not 0.0 <= self.temperature <= 2.0:
-            raise PonderError("--temperature must be between 0 and 2")
-        if not 0 <= self.seed < 2**31:
-            raise PonderError("--seed must be between 0 and 2147483647")
+        self.options().check()  # the settings every session shares: checked as `ask` checks them
         if not self.strategies:
             raise PonderError("--strategies needs at least one strategy")
         self.role_models(self.models[0])
-        Limit.parse(self.limit)
         if not 0 <= self.timing_problems <= 100_000:
             raise PonderError("--timing-problems must be between 0 and 100000")
         if not 1 <= self.concurrency <= MAX_CONCURRENCY:
@@ -262,6 +254,19 @@ class StudyConfig:
             if str(spec.at(None)) == strategy and budget in self.ladder(spec):
                 return
         raise PonderError(f"--compare names {strategy}@{budget} for {model}, which the study does not run")
+
+    def options(self) -> Options:
+        """The session options of the study's models (the sampling temperature is the pool's, set
+        per request; runs keep their strategies' own)."""
+        return Options(
+            max_tokens=self.max_tokens,
+            temperature=self.temperature,
+            seed=self.seed,
+            threads=self.threads,
+            ctx=self.ctx,
+            base_url=self.base_url,
+            limit=Limit.parse(self.limit),
+        )
 
     def role_models(self, model: str) -> dict[str, str]:
         """The roles of a studied model's session: it is the policy; the other roles are shared."""

@@ -28,6 +28,7 @@ from ponder.lab.study.config import StudyConfig
 from ponder.session import Session
 from ponder.specs import Spec
 from ponder.strategies import build, prompts
+from ponder.strategies.base import SEED_MODULUS
 from ponder.strategies.pooling import POOL_PROMPTS, pool_kind, timing_prefix
 from ponder.tasks.base import Item
 from ponder.types import CallRecord, Usage
@@ -42,7 +43,7 @@ def timing_kind(pool: str, k: int) -> str:
 
 def request_seed(seed: int, model: str, problem: str, kind: str) -> int:
     digest = hashlib.sha256(f"{seed}\x1f{model}\x1f{problem}\x1f{kind}".encode()).digest()
-    return int.from_bytes(digest[:4], "big") % 2**31
+    return int.from_bytes(digest[:4], "big") % SEED_MODULUS
 
 
 @dataclass

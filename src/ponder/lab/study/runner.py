@@ -54,10 +54,9 @@ from ponder.lab.study.execute import (
 )
 from ponder.lab.study.series import run_spec
 from ponder.lab.study.store import StudyStore
-from ponder.limits import Limit
 from ponder.models.resolve import ModelRef
 from ponder.progress import Progress
-from ponder.session import Options, Session
+from ponder.session import Session
 from ponder.specs import Spec
 from ponder.tasks import correct, load
 from ponder.tasks.base import Item
@@ -80,16 +79,9 @@ def open_session(
     model: str, config: StudyConfig, factory: BackendFactory | None = None, largest: int | None = None
 ) -> Session:
     """The session a model's work runs in, with slots for its largest request (`largest`, default
-    from the config), times the requests in flight; local engines shared by concurrent requests
-    apportion their cores' time (`execute.Shared`)."""
-    options = Options(
-        max_tokens=config.max_tokens,
-        seed=config.seed,
-        threads=config.threads,
-        ctx=config.ctx,
-        base_url=config.base_url,
-        limit=Limit.parse(config.limit),
-    )
+    from the config), times the requests in flight; a local engine shared by concurrent requests
+    apportions its cores' time (`backends/shared.py`)."""
+    options = config.options()
     if largest is None:
         largest = max([1, config.pool_size(model), *(samples_needed_of(s) for s in config.specs(model))])
     slots = largest if config.concurrency == 1 else min(MAX_SLOTS, config.concurrency * largest)
