@@ -86,36 +86,30 @@ class OpenAIBackend:
         body: dict[str, Any] = {}
         if params.ignore_eos:
             body["ignore_eos"] = True
+        sampling: dict[str, Any] = {
+            "model": self.model,
+            "n": n,
+            "max_tokens": params.max_tokens,
+            "temperature": params.temperature,
+            "top_p": params.top_p,
+            "seed": params.seed,
+            "stop": list(params.stop) or None,
+        }
         if not self.chat:
             return await self._client.completions.create(
-                model=self.model,
                 prompt=messages_to_prompt(messages),
-                n=n,
-                max_tokens=params.max_tokens,
-                temperature=params.temperature,
-                top_p=params.top_p,
-                seed=params.seed,
-                stop=list(params.stop) or None,
                 logprobs=1 if self._logprobs_ok else None,  # each choice's tokens are counted from them
                 extra_body=body or None,
+                **sampling,
             )
         if self._sends_fields(messages):
             body |= {"continue_final_message": True, "add_generation_prompt": False}
-        extra: dict[str, Any] = {}
         if self._logprobs_ok:  # always: each choice's tokens are counted from them
-            extra["logprobs"] = True
-            extra["top_logprobs"] = 1
+            sampling |= {"logprobs": True, "top_logprobs": 1}
         return await self._client.chat.completions.create(
-            model=self.model,
             messages=[m.to_dict() for m in messages],  # type: ignore[misc]
-            n=n,
-            max_tokens=params.max_tokens,
-            temperature=params.temperature,
-            top_p=params.top_p,
-            seed=params.seed,
-            stop=list(params.stop) or None,
             extra_body=body or None,
-            **extra,
+            **sampling,
         )
 
     def _sends_fields(self, messages: Sequence[Message]) -> bool:
