@@ -8,13 +8,22 @@ measurement rule), not run at every k. What it declares (`StrategyInfo.pooling(s
 - `estimate(view, ks)`: its value per problem at each k, from the pool's answers, scores and the
   oracle's verdicts (an eval-time function: it sees correctness, as an estimator must; the strategy
   that runs at test time never does);
-- `selection`: False for an estimator where the oracle picks (coverage), not the model.
+- `selection`: False for an estimator where the oracle picks (coverage), not the model;
+- `scorer`: the scoring pass (`SCORE_PASSES`) whose per-sample scores the estimator reads in place of
+  the pool's own (a verifier's P(yes), execution's clusters); the study runs it once per problem
+  over the whole pool (a `score:NAME` request) and charges it per sample scored.
 The study never tests a strategy's name: it asks `pooling`.
+
+A pool's prompt may come with its own way to read an answer off a sample (`PoolPrompt.answer`: a
+program of thought's answer is what the program prints, found by running it); every other pool
+extracts the answer from the text. A scoring pass is the same function a strategy calls at run time
+(`bon@8:scorer=verify` and the study's `score:verify` request both call `SCORE_PASSES["verify"]`), so
+what the study measures is what the strategy does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +32,21 @@ from ponder.strategies import prompts
 if TYPE_CHECKING:
     import numpy as np
 
-POOL_PROMPTS: dict[str, str] = {"cot": prompts.COT}
+    from ponder.strategies.base import Context
+    from ponder.types import Candidate, Problem, Sample
+
+# Reads a sample's answer where the text alone does not hold it (runs a program): tool calls go
+# through `ctx`, and it never sees the gold answer.
+PoolAnswer = Callable[["Problem", "Sample", "Context"], Awaitable["str | None"]]
+
+
+@dataclass(frozen=True)
+class PoolPrompt:
+    style: prompts.Style
+    answer: PoolAnswer | None = None  # None: extract the answer from the text
+
+
+POOL_PROMPTS: dict[str, PoolPrompt] = {"cot": PoolPrompt(prompts.COT)}
 
 
 def pool_kind(pool: str) -> str:
@@ -36,9 +59,55 @@ def timing_prefix(pool: str) -> str:
     return "timing:" if pool == "cot" else f"timing:{pool}:"
 
 
-def register_pool(name: str, style: str) -> None:
-    """A pool of its own for strategies whose samples use another prompt (program of thought)."""
-    POOL_PROMPTS[name] = style
+def register_pool(name: str, style: prompts.Style, answer: PoolAnswer | None = None) -> None:
+    """A pool of its own for strategies whose samples use another prompt (program of thought), and
+    how its answers are read where not from the text."""
+    POOL_PROMPTS[name] = PoolPrompt(style, answer)
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A scoring pass's verdict on a list of candidates, one entry per candidate.
+
+    - `scores`: higher is better; −inf where a candidate could not be scored;
+    - `method`: how the scores were found, for the result and the summary ("P(yes) from the judge's
+      token logprobs", "a 0-10 grade parsed from the judge's reply (no logprobs)");
+    - `groups`: where the pass also says which candidates behave alike (execution on the same
+      inputs), the key each candidate votes under instead of its extracted answer; None for no group.
+    """
+
+    scores: list[float]
+    method: str
+    groups: list[str | None] | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+ScorePass = Callable[["Problem", "Sequence[Candidate]", "Context"], Awaitable[Scored]]
+
+
+@dataclass(frozen=True)
+class ScorePassInfo:
+    """A registered scoring pass: the function, the roles whose models it calls, and the roles whose
+    calls are made once per problem whatever the number of candidates (a proposer writing test
+    inputs), which the study charges whole at every budget; every other call is charged per sample."""
+
+    name: str
+    run: ScorePass
+    roles: tuple[str, ...] = ("judge",)
+    per_problem_roles: tuple[str, ...] = ()
+
+
+SCORE_PASSES: dict[str, ScorePassInfo] = {}
+
+
+def register_score_pass(info: ScorePassInfo) -> ScorePassInfo:
+    SCORE_PASSES[info.name] = info
+    return info
+
+
+def score_kind(name: str, pool: str) -> str:
+    """A study's stored request kind for a scoring pass over a pool: `score:NAME` (`:POOL` beyond cot)."""
+    return f"score:{name}" if pool == "cot" else f"score:{name}:{pool}"
 
 
 @dataclass(frozen=True)
@@ -56,6 +125,9 @@ class PoolView:
 class Estimate:
     values: np.ndarray  # (P, len(ks)), each in [0, 1]
     info: dict[str, Any] = field(default_factory=dict)  # how it was computed, for the summary
+    # (P, len(ks)): the expected samples drawn at each budget where a strategy may stop early
+    # (adaptive sampling); None: every budget k draws k. The study charges compute by these.
+    samples: np.ndarray | None = None
 
 
 Estimator = Callable[[PoolView, Sequence[int]], Estimate]
@@ -67,6 +139,7 @@ class Pooling:
     pool: str = "cot"
     logprobs: bool = False
     selection: bool = True
+    scorer: str | None = None
 
 
 def majority(view: PoolView, ks: Sequence[int]) -> Estimate:

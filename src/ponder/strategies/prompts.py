@@ -2,15 +2,43 @@
 
 The instruction comes from the problem (a task family states what form its answer takes, for example
 "End with 'Answer: <number>'"), so the extractor and the prompt always agree.
+
+A style that reasons (`COT`, and program of thought) also restates, after the question, that the
+reasoning comes first and the answer line last. Questions from outside suites often end "only reply
+with the final value"; under the system message alone a small model obeys the question's last words
+and answers at once (measured in docs/strategies.md: the 0.5B model reasoned on almost no such
+question). The reminder comes last because the last words of the prompt are the ones it follows.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ponder.types import Message, Problem
 
-DIRECT = "Answer the question without explaining. Reply with the final answer only."
-COT = "Solve the problem step by step, showing your reasoning."
+
+@dataclass(frozen=True)
+class Style:
+    """How to think: the system message's opening, and whether the reasoning-first reminder follows
+    the question."""
+
+    system: str
+    reason_first: bool = False
+
+    def __str__(self) -> str:
+        return self.system
 
 
-def messages(style: str, problem: Problem) -> list[Message]:
-    return [Message("system", f"{style} {problem.instruction}"), Message("user", problem.question)]
+DIRECT = Style("Answer the question without explaining. Reply with the final answer only.")
+COT = Style("Solve the problem step by step, showing your reasoning.", reason_first=True)
+REASON_FIRST = (
+    "Whatever the question says about the form of the reply, reason step by step first; "
+    "only then, at the end: {instruction}"
+)
+
+
+def messages(style: Style, problem: Problem) -> list[Message]:
+    question = problem.question
+    if style.reason_first:
+        question = f"{question}\n\n{REASON_FIRST.format(instruction=problem.instruction)}"
+    return [Message("system", f"{style.system} {problem.instruction}"), Message("user", question)]

@@ -11,7 +11,7 @@ from ponder.strategies.sampling import TEMPERATURE, to_candidate
 from ponder.types import Problem, Result
 
 
-def _single(system: str, default_temperature: float = 0.0) -> Callable[..., Strategy]:
+def _single(system: prompts.Style, default_temperature: float = 0.0) -> Callable[..., Strategy]:
     def factory(*, spec: str, temperature: float | None = None) -> Strategy:
         async def run(problem: Problem, ctx: Context) -> Result:
             t = temperature if temperature is not None else ctx.temperature

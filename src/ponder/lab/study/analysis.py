@@ -27,9 +27,11 @@ from ponder.lab.study.charges import prompt_rate
 from ponder.lab.study.config import StudyConfig, compare_points, pooling
 from ponder.lab.study.series import (
     Pool,
+    ScorePass,
     Series,
     hosted_price,
     load_pool,
+    load_score_pass,
     load_timing,
     pool_series,
     run_series,
@@ -120,13 +122,22 @@ def analyse(config: StudyConfig, store: StudyStore, provenance: Provenance) -> S
         timings = {
             name: load_timing(model, requests, calls, rate, hosted, timing_prefix(name)) for name in drawn
         }
+        passes: dict[tuple[str, str], ScorePass] = {}
         if drawn:  # difficulty and the coverage law read the chain-of-thought pool where there is one
             pools[model] = drawn.get("cot", next(iter(drawn.values())))
         for spec in config.specs(model):
             how = pooling(spec)  # the registry says whether and how a strategy is pooled
             if how is not None:
+                scored = None
+                if how.scorer is not None:
+                    key = (how.scorer, how.pool)
+                    if key not in passes:
+                        passes[key] = load_score_pass(
+                            store, model, ids, requests, calls, rate, hosted, how.scorer, how.pool
+                        )
+                    scored = passes[key]
                 made, info = pool_series(
-                    config, model, drawn[how.pool], spec, ids, timings[how.pool], rate, hosted
+                    config, model, drawn[how.pool], spec, ids, timings[how.pool], rate, hosted, scored
                 )
                 if info:
                     estimators[f"{model} {spec_name(spec)}"] = info

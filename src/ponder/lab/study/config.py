@@ -162,6 +162,11 @@ class StudyConfig:
         """Whether a pool must carry token logprobs: some strategy using it scores by them."""
         return any(p.logprobs for s in self.specs(model) if (p := pooling(s)) is not None and p.pool == pool)
 
+    def score_passes(self, model: str | None = None) -> list[tuple[str, str]]:
+        """The scoring passes a model's strategies read, each with the pool it scores: (scorer, pool)."""
+        found = {(p.scorer, p.pool) for s in self.specs(model) if (p := pooling(s)) and p.scorer}
+        return sorted((scorer, pool) for scorer, pool in found if scorer is not None)
+
     def _check_types(self) -> None:
         def bad(name: str, what: str) -> PonderError:
             return PonderError(f"setting '{name}' must be {what} (got {getattr(self, name)!r})")

@@ -7,7 +7,9 @@ saves it (`StudyStore.save`, one transaction per record). Nothing here reads or 
 so another executor (a Ray worker) can run `execute` and send its Record back.
 
 A unit is one request: a pool of n samples (`pool[:NAME]`), one run of a strategy at one budget
-(`run:SPEC`), or a timing request of the batching calibration (`timing:[NAME:]k`). Its seed is
+(`run:SPEC`), a timing request of the batching calibration (`timing:[NAME:]k`), or a scoring pass
+over a stored pool (`score:SCORER[:NAME]`: the verifier's calls on each of the pool's samples; the
+driver hands it the pool's samples as candidates, as a strategy would hand its own). Its seed is
 derived from (study seed, model, problem, kind), never from the order in which work is done, so
 work may run concurrently and a resumed study draws what an uninterrupted one would.
 
@@ -19,6 +21,7 @@ concurrency: docs/study.md).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from dataclasses import dataclass
 from typing import Any
@@ -29,9 +32,9 @@ from ponder.session import Session
 from ponder.specs import Spec
 from ponder.strategies import build, prompts
 from ponder.strategies.base import SEED_MODULUS
-from ponder.strategies.pooling import POOL_PROMPTS, pool_kind, timing_prefix
+from ponder.strategies.pooling import POOL_PROMPTS, SCORE_PASSES, pool_kind, timing_prefix
 from ponder.tasks.base import Item
-from ponder.types import CallRecord, Usage
+from ponder.types import Candidate, CallRecord, Usage
 
 __all__ = ["Drawn", "Record", "Work", "execute", "pool_kind", "request_seed", "timing_kind"]
 
@@ -50,10 +53,16 @@ def request_seed(seed: int, model: str, problem: str, kind: str) -> int:
 class Work:
     model: str
     item: Item
-    kind: str  # "pool[:<pool>]", "run:<spec>" or "timing:[<pool>:]<k>"
+    kind: str  # "pool[:<pool>]", "run:<spec>", "timing:[<pool>:]<k>" or "score:<scorer>[:<pool>]"
     spec: Spec | None
     n: int = 0  # samples of a pool or timing request
-    pool: str = "cot"  # the pool a pool or timing request draws for
+    pool: str = "cot"  # the pool a pool, timing or score request draws for or reads
+    scorer: str | None = None  # a score request's scoring pass
+    candidates: tuple[Candidate, ...] = ()  # a score request's pool, filled by the driver
+
+    @property
+    def scoring(self) -> bool:
+        return self.scorer is not None
 
 
 @dataclass(frozen=True)
@@ -88,8 +97,13 @@ class Record:
 
     @property
     def judged(self) -> bool:
-        """Whether the oracle judges this request (pools and runs; not timing requests)."""
-        return not self.kind.startswith("timing")
+        """Whether the oracle judges this request (pools and runs; not timing or score requests)."""
+        return not self.kind.startswith(("timing", "score:"))
+
+    @property
+    def keeps_samples(self) -> bool:
+        """Whether its samples are stored: judged ones, and a scoring pass's per-sample scores."""
+        return self.judged or self.kind.startswith("score:")
 
 
 async def execute(work: Work, session: Session, config: StudyConfig) -> Record:
@@ -97,22 +111,37 @@ async def execute(work: Work, session: Session, config: StudyConfig) -> Record:
     seed = request_seed(config.seed, work.model, work.item.id, work.kind)
     problem = work.item.problem()
     children: tuple[dict[str, Any], ...] = ()
-    if work.spec is None:
+    if work.scorer is not None:
+        # A scoring pass, as a strategy runs it on its own candidates: the pool's samples, scored
+        # one by one by the pass's roles. Not a run: no limit.
+        ctx = session.context(seed=seed, temperature=None, limit=None)
+        scored = await SCORE_PASSES[work.scorer].run(problem, work.candidates, ctx)
+        groups = scored.groups or [None] * len(work.candidates)
+        drawn = tuple(
+            Drawn("", scored.method, group, score, 0, "stop")
+            for score, group in zip(scored.scores, groups, strict=True)
+        )
+        usage, answer, run = ctx.ledger.total(), None, False
+    elif work.spec is None:
         # A pool is not a run: a limit caps each run of a strategy, never the pool its budgets
         # share; --temperature is the pool's.
         ctx = session.context(seed=seed, temperature=None, limit=None)
+        prompt = POOL_PROMPTS[work.pool]
         samples = await ctx.generate(
-            prompts.messages(POOL_PROMPTS[work.pool], problem),
+            prompts.messages(prompt.style, problem),
             work.n,
             temperature=config.temperature,
             logprobs=config.pool_logprobs(work.model, work.pool),
             stop=problem.stop,
         )
+        if prompt.answer is not None:
+            answers = list(await asyncio.gather(*(prompt.answer(problem, s, ctx) for s in samples)))
+        else:
+            answers = [extract_answer(s.text, problem.answer_format) for s in samples]
         drawn = tuple(
-            Drawn(s.text, s.thoughts, extract_answer(s.text, problem.answer_format), s.mean_logprob,
-                  s.completion_tokens, s.finish_reason)
-            for s in samples
-        )  # fmt: skip
+            Drawn(s.text, s.thoughts, a, s.mean_logprob, s.completion_tokens, s.finish_reason)
+            for s, a in zip(samples, answers, strict=True)
+        )
         usage, answer, run = ctx.ledger.total(), None, False
     else:
         # A run keeps its strategy's own temperature (cot and direct: greedy).

@@ -68,8 +68,9 @@ def provenance(config: StudyConfig, store: StudyStore) -> Provenance:
         pool_size={m: config.pool_size(m) for m in config.models},
         sampling=Sampling(max_tokens=config.max_tokens, temperature=config.temperature, seed=config.seed),
         prompts={
-            "cot": prompts.COT,
-            "direct": prompts.DIRECT,
+            "cot": prompts.COT.system,
+            "direct": prompts.DIRECT.system,
+            "reason_first": prompts.REASON_FIRST,
             "instructions": sorted({i.instruction for i in items}),
         },
         threads=config.threads,

@@ -14,7 +14,10 @@
 5. One event loop per model's work; `concurrency` requests in flight at once (HTTP requests, or
    problems sharing the embedded engine's slots, sized for concurrency × the largest request, at
    most MAX_SLOTS). With concurrency 1 the requests run one after another in plan order.
-6. On `--resume`, requests already stored are skipped: none is lost, none is redone. `--extend` adds
+6. Then the scoring passes (`score:SCORER[:POOL]`, one per problem and model): each reads its stored
+   pool's samples (handed to `execute` by the driver, as candidates) and scores each one, a
+   verifier's judge calls or a program's runs, recorded as that request's calls.
+7. On `--resume`, requests already stored are skipped: none is lost, none is redone. `--extend` adds
    the work a larger config plans (more strategies or models) to a stored study without redrawing
    its pools: the settings that drew them must match (`KEPT`), and no pool may need to grow.
 """
@@ -54,6 +57,7 @@ from ponder.lab.study.execute import (
 )
 from ponder.lab.study.series import run_spec
 from ponder.lab.study.store import StudyStore
+from ponder.strategies.pooling import score_kind
 from ponder.models.resolve import ModelRef
 from ponder.progress import Progress
 from ponder.session import Session
@@ -236,7 +240,25 @@ def plan(
                         Work(model, item, timing_kind(pool, k), None, k, pool)
                         for k in timing_budgets(config, model, pool, n)
                     ]
+        for item in items:  # after every pool: a pass reads its problem's stored pool
+            for scorer, pool in config.score_passes(model):
+                work.append(Work(model, item, score_kind(scorer, pool), None, pool=pool, scorer=scorer))
     return [w for w in work if (w.model, w.item.id, w.kind) not in done]
+
+
+def with_pool(store: StudyStore, work: Work) -> Work:
+    """A score request with its stored pool's samples as the candidates it scores."""
+    from ponder.types import Candidate
+
+    request = store.request_id(work.model, work.item.id, pool_kind(work.pool))
+    if request is None:
+        raise PonderError(f"{work.kind} of {work.item.id}: its pool is not stored")
+    candidates = tuple(
+        Candidate(text=s.text, answer=s.answer, score=s.score, completion_tokens=s.completion_tokens,
+                  thoughts=s.thoughts, finish_reason=s.finish_reason)
+        for s in store.samples(request)
+    )  # fmt: skip
+    return replace(work, candidates=candidates)
 
 
 def judge(store: StudyStore, item: Item, answer: str | None) -> bool:
@@ -285,6 +307,8 @@ async def drive(
 
         async def worker() -> None:
             for w in queue:  # one iterator shared by the workers: each takes the next request
+                if w.scoring:
+                    w = await loop.run_in_executor(writer, with_pool, store, w)
                 record = await execute(w, session, config)
                 await loop.run_in_executor(writer, save, store, w.item, record)
                 advance()
@@ -409,8 +433,11 @@ def run_study(
                 task = progress.add_task(model, total=len(mine))
                 pools = pool_sizes(config, model, sizes).values()
                 largest = max([1, *pools, *(samples_needed_of(s) for s in config.specs(model))])
+                advance = partial(progress.advance, task)
                 with open_session(model, config, backend_factory, largest) as session:
-                    asyncio.run(drive(mine, session, config, store, partial(progress.advance, task)))
+                    # The scoring passes read stored pools: they run once every pool is stored.
+                    asyncio.run(drive([w for w in mine if not w.scoring], session, config, store, advance))
+                    asyncio.run(drive([w for w in mine if w.scoring], session, config, store, advance))
         summary = write_outputs(config, store)
         from ponder.report import render
 

@@ -23,7 +23,7 @@ from ponder.lab.study.store import StudyStore
 from ponder.models import prices
 from ponder.specs import Spec
 from ponder.strategies.base import info_of
-from ponder.strategies.pooling import PoolView
+from ponder.strategies.pooling import SCORE_PASSES, PoolView, score_kind
 
 Hosted = tuple[prices.PriceTable, str] | None  # a hosted model's price table and server name
 MEASURED = "measured: each budget requested for real on every problem"
@@ -63,6 +63,73 @@ class Pool:
     truncated: np.ndarray  # (P,) fraction of samples cut at max_tokens
     charges: list[Charge]  # (P,) the pool requests, charged
     prompt_seconds: np.ndarray  # (P,) the engine's own prompt time of each pool request
+
+
+@dataclass
+class ScorePass:
+    """A scoring pass over one model's pool: per-sample scores (and behaviour groups), and what it
+    is charged per problem: a whole part (calls made once per problem, a proposer's) and a part per
+    sample scored (every other call, the pass's charged total less the whole part, over n)."""
+
+    name: str
+    scores: np.ndarray  # (P, n), −inf where unscored
+    labels: np.ndarray | None  # (P, n) behaviour groups, −1 for none; None: the pool's answers
+    methods: list[str]  # how each problem's pool was scored (one entry per distinct method)
+    whole: Charge3
+    per_sample: Charge3
+
+
+@dataclass
+class Charge3:
+    flops: np.ndarray  # (P,)
+    seconds: np.ndarray
+    cost: np.ndarray
+    completion: np.ndarray
+
+
+def load_score_pass(
+    store: StudyStore,
+    model: str,
+    ids: list[str],
+    requests: dict[tuple[str, str, str], dict[str, Any]],
+    calls: dict[int, list[dict[str, Any]]],
+    rate: float,
+    hosted: Hosted,
+    scorer: str,
+    pool: str,
+) -> ScorePass:
+    rows = [requests[(model, pid, score_kind(scorer, pool))] for pid in ids]
+    stored = [store.samples(r["id"]) for r in rows]
+    n = len(stored[0])
+    P = len(ids)
+    scores = np.full((P, n), -np.inf)
+    labels = np.full((P, n), -1, dtype=np.int64)
+    grouped = False
+    methods: set[str] = set()
+    once = set(SCORE_PASSES[scorer].per_problem_roles) if scorer in SCORE_PASSES else set()
+    whole = Charge3(np.zeros(P), np.zeros(P), np.zeros(P), np.zeros(P))
+    each = Charge3(np.zeros(P), np.zeros(P), np.zeros(P), np.zeros(P))
+    for i, (r, samples) in enumerate(zip(rows, stored, strict=True)):
+        ids_of: dict[str, int] = {}
+        for j, x in enumerate(samples):
+            if x.score is not None:
+                scores[i, j] = x.score
+            if x.answer is not None:
+                grouped = True
+                labels[i, j] = ids_of.setdefault(x.answer, len(ids_of))
+            methods.add(x.thoughts)
+        mine = calls.get(r["id"], [])
+        total = charge(r, mine, rate, hosted)
+        fixed = [c for c in mine if c["role"] in once]
+        share = sum(c["flops"] for c in fixed) / r["flops"] if r["flops"] > 0 else 0.0
+        whole.flops[i], whole.seconds[i] = share * total.flops, share * total.seconds
+        whole.cost[i] = share * total.cost
+        whole.completion[i] = sum(c["completion_tokens"] for c in fixed)
+        each.flops[i] = (total.flops - whole.flops[i]) / max(n, 1)
+        each.seconds[i] = (total.seconds - whole.seconds[i]) / max(n, 1)
+        each.cost[i] = (total.cost - whole.cost[i]) / max(n, 1)
+        each.completion[i] = (total.completion_tokens - whole.completion[i]) / max(n, 1)
+    return ScorePass(scorer, scores, labels if grouped else None, sorted(methods), whole, each)
 
 
 def run_spec(spec: Spec) -> Spec:
@@ -185,14 +252,26 @@ def pool_series(
     timing: Timing,
     rate: float,
     hosted: Hosted,
+    scored: ScorePass | None = None,
 ) -> tuple[list[Series], dict[str, Any]]:
+    """A pooled strategy's series at each budget. Where it reads a scoring pass (`scored`), the
+    pass's scores (and groups) replace the pool's, and each budget k is charged the pass's whole
+    part plus k samples' worth (derived, labelled). Where the estimate says how many samples a
+    budget draws in expectation (adaptive sampling), tokens, FLOPs, seconds and dollars follow
+    those, not k."""
     ks = config.ladder(spec)
     n = pool.correct.shape[1]
     how = pooling(spec)
     assert how is not None, f"{spec} is not pooled"
-    view = PoolView(pool.correct, pool.labels, pool.scores, pool.valid, seed=config.seed)
+    labels, scores = pool.labels, pool.scores
+    if scored is not None:
+        scores = scored.scores
+        labels = scored.labels if scored.labels is not None else labels
+    view = PoolView(pool.correct, labels, scores, labels >= 0, seed=config.seed)
     estimate = how.estimate(view, ks)
     values, info = estimate.values, dict(estimate.info)
+    if scored is not None:
+        info["scoring"] = {"pass": scored.name, "methods": scored.methods}
     coverage = est.pass_at_k_curve(pool.correct, ks)
     mean_completion = pool.completion.mean(axis=1)
     prompt = np.array([c.prompt_tokens for c in pool.charges])
@@ -201,22 +280,34 @@ def pool_series(
     out = []
     for j, k in enumerate(ks):
         seconds, method = _pool_seconds(pool, ids, timing, rate, k, n)
+        drawn = np.full(len(ids), float(k)) if estimate.samples is None else estimate.samples[:, j]
+        if estimate.samples is not None:
+            seconds = seconds * drawn / k
+            method = f"{method}; prorated to the expected samples drawn (estimate)"
         if hosted is not None:  # hosted: price the request's own tokens, its prompt uncached
             table, name = hosted
             cost = np.array(
-                [table.token_cost(name, int(p), 0, round(k * m)) or 0.0
-                 for p, m in zip(prompt, mean_completion, strict=True)]
+                [table.token_cost(name, int(p), 0, round(d * m)) or 0.0
+                 for p, m, d in zip(prompt, mean_completion, drawn, strict=True)]
             )  # fmt: skip
         else:  # local: dollars follow the time on the cores
             cost = seconds * np.array([c.cost_per_second for c in pool.charges])
+        tokens = drawn * mean_completion
+        flops = per_token * (prompt + drawn * mean_completion)
+        if scored is not None:  # the scoring pass: its whole part, and k samples' worth
+            tokens = tokens + scored.whole.completion + drawn * scored.per_sample.completion
+            flops = flops + scored.whole.flops + drawn * scored.per_sample.flops
+            seconds = seconds + scored.whole.seconds + drawn * scored.per_sample.seconds
+            cost = cost + scored.whole.cost + drawn * scored.per_sample.cost
+            method = f"{method}; plus the {scored.name} pass per sample scored (derived)"
         out.append(
             Series(
                 model=model,
                 strategy=spec_name(spec),
                 budget=k,
                 values=values[:, j],
-                tokens=k * mean_completion,
-                flops=per_token * (prompt + k * mean_completion),
+                tokens=tokens,
+                flops=flops,
                 seconds=seconds,
                 cost=cost,
                 truncated=pool.truncated,
@@ -226,6 +317,7 @@ def pool_series(
                 derived=("mean_completion_tokens", "mean_flops", "mean_seconds", "mean_cost_usd"),
                 coverage=coverage[:, j],
                 selection=how.selection,
+                extra={"mean_samples": float(drawn.mean())} if estimate.samples is not None else {},
             )
         )
     return out, info

@@ -154,7 +154,9 @@ class StudyStore:
 
     def save(self, record: Record) -> None:
         """A judged record in one transaction: the request, its samples (a timing request's are
-        measured, not stored) and every call it made."""
+        measured, not stored; a score request's are the pool's samples' scores, in the pool's order,
+        `answer` the behaviour group where the pass gives one, `thoughts` its method, never judged)
+        and every call it made."""
         if record.judged and (record.verdicts is None or (record.run and record.correct is None)):
             raise ValueError(f"{record.kind} of {record.problem_id} was not judged before saving")
         verdicts = record.verdicts or ()
@@ -166,9 +168,9 @@ class StudyStore:
             usage=record.usage,
             samples=[
                 StoredSample(d.text, d.thoughts, d.answer, ok, d.score, d.completion_tokens, d.finish_reason)
-                for d, ok in zip(record.samples, verdicts, strict=True)
+                for d, ok in zip(record.samples, verdicts or (False,) * len(record.samples), strict=True)
             ]
-            if record.judged
+            if record.keeps_samples
             else [],
             answer=record.answer,
             correct=record.correct,
@@ -253,6 +255,12 @@ class StudyStore:
             self.db.execute(
                 "INSERT OR IGNORE INTO verdicts VALUES (?, ?, ?)", (problem_id, answer, int(correct))
             )
+
+    def request_id(self, model: str, problem_id: str, kind: str) -> int | None:
+        row = self.db.execute(
+            "SELECT id FROM requests WHERE model = ? AND problem_id = ? AND kind = ?", (model, problem_id, kind)
+        ).fetchone()
+        return None if row is None else int(row["id"])
 
     def requests(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self.db.execute("SELECT * FROM requests ORDER BY id")]
