@@ -34,7 +34,7 @@ from ponder.strategies import build, prompts
 from ponder.strategies.base import SEED_MODULUS
 from ponder.strategies.pooling import POOL_PROMPTS, SCORE_PASSES, pool_kind, timing_prefix
 from ponder.tasks.base import Item
-from ponder.types import Candidate, CallRecord, Usage
+from ponder.types import CallRecord, Candidate, Usage
 
 __all__ = ["Drawn", "Record", "Work", "execute", "pool_kind", "request_seed", "timing_kind"]
 

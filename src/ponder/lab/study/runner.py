@@ -57,11 +57,11 @@ from ponder.lab.study.execute import (
 )
 from ponder.lab.study.series import run_spec
 from ponder.lab.study.store import StudyStore
-from ponder.strategies.pooling import score_kind
 from ponder.models.resolve import ModelRef
 from ponder.progress import Progress
 from ponder.session import Session
 from ponder.specs import Spec
+from ponder.strategies.pooling import score_kind
 from ponder.tasks import correct, load
 from ponder.tasks.base import Item
 

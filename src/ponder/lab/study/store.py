@@ -258,7 +258,8 @@ class StudyStore:
 
     def request_id(self, model: str, problem_id: str, kind: str) -> int | None:
         row = self.db.execute(
-            "SELECT id FROM requests WHERE model = ? AND problem_id = ? AND kind = ?", (model, problem_id, kind)
+            "SELECT id FROM requests WHERE model = ? AND problem_id = ? AND kind = ?",
+            (model, problem_id, kind),
         ).fetchone()
         return None if row is None else int(row["id"])
 
