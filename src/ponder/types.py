@@ -46,6 +46,9 @@ class SamplingParams:
     top_p: float = 1.0
     seed: int | None = None
     logprobs: bool = False  # the model's token logprobs, for scorers that read them
+    # The most likely alternatives to report at each token (a verifier's P(yes) reads the first
+    # token's); 0: none. Implies logprobs.
+    top_logprobs: int = 0
     stop: tuple[str, ...] = ()
     ignore_eos: bool = False
 
@@ -61,6 +64,9 @@ class Sample:
     thinking_tokens: int = 0
     mean_logprob: float | None = None
     latency_s: float = 0.0
+    # The first generated token's most likely alternatives, (token, logprob), most likely first:
+    # filled where the call asked for `top_logprobs` and the backend reports them.
+    first_top: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass

@@ -91,9 +91,9 @@ class EmbeddedBackend:
             # model); post-sampling probabilities cost nothing, so only scorers that need logprobs
             # ask for them.
             "logprobs": True,
-            "top_logprobs": 1,
-            "n_probs": 1,
-            "post_sampling_probs": not params.logprobs,
+            "top_logprobs": max(1, params.top_logprobs),
+            "n_probs": max(1, params.top_logprobs),
+            "post_sampling_probs": not (params.logprobs or params.top_logprobs),
         }
         if seed is not None:
             body["seed"] = seed

@@ -98,14 +98,15 @@ class OpenAIBackend:
         if not self.chat:
             return await self._client.completions.create(
                 prompt=messages_to_prompt(messages),
-                logprobs=1 if self._logprobs_ok else None,  # each choice's tokens are counted from them
+                # each choice's tokens are counted from them
+                logprobs=max(1, params.top_logprobs) if self._logprobs_ok else None,
                 extra_body=body or None,
                 **sampling,
             )
         if self._sends_fields(messages):
             body |= {"continue_final_message": True, "add_generation_prompt": False}
         if self._logprobs_ok:  # always: each choice's tokens are counted from them
-            sampling |= {"logprobs": True, "top_logprobs": 1}
+            sampling |= {"logprobs": True, "top_logprobs": max(1, params.top_logprobs)}
         return await self._client.chat.completions.create(
             messages=[m.to_dict() for m in messages],  # type: ignore[misc]
             extra_body=body or None,

@@ -45,8 +45,16 @@ def _entries(logprobs: dict[str, Any]) -> list[dict[str, Any]] | None:
     if not isinstance(tokens, list):
         return None
     values = logprobs.get("token_logprobs") or []
+    tops = logprobs.get("top_logprobs") or []  # one {token: logprob} per token
     return [
-        {"token": token, "logprob": values[i] if i < len(values) else None} for i, token in enumerate(tokens)
+        {
+            "token": token,
+            "logprob": values[i] if i < len(values) else None,
+            "top_logprobs": [
+                {"token": t, "logprob": v} for t, v in (tops[i] if i < len(tops) and tops[i] else {}).items()
+            ],
+        }
+        for i, token in enumerate(tokens)
     ]
 
 
@@ -83,6 +91,12 @@ def _choice(choice: dict[str, Any], latency_s: float, prefix: str | None) -> tup
     else:
         thoughts, text = split_thinking(raw)
         thinking = thinking_token_count(token_bytes, raw)
+    top = tokens[0].get("top_logprobs") if tokens else None
+    first_top = tuple(
+        (str(t.get("token", "")), float(t["logprob"]))
+        for t in (top if isinstance(top, list) else [])
+        if isinstance(t, dict) and isinstance(t.get("logprob"), int | float)
+    )
     sample = Sample(
         text=text,
         thoughts=thoughts,
@@ -91,6 +105,7 @@ def _choice(choice: dict[str, Any], latency_s: float, prefix: str | None) -> tup
         thinking_tokens=thinking,
         mean_logprob=sum(logprobs) / len(logprobs) if logprobs else None,
         latency_s=latency_s,
+        first_top=first_top,
     )
     return sample, counted
 

@@ -1,6 +1,6 @@
 """Strategies: ways to spend more inference compute on one problem, named by spec strings."""
 
-from ponder.strategies import best_of_n, self_consistency, single, vote
+from ponder.strategies import best_of_n, self_consistency, single, verify, vote, weighted
 from ponder.strategies.base import (
     REGISTRY,
     Bound,
@@ -36,5 +36,7 @@ __all__ = [
     "samples_needed",
     "self_consistency",
     "single",
+    "verify",
     "vote",
+    "weighted",
 ]

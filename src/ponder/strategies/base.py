@@ -100,13 +100,15 @@ class Context:
         logprobs: bool = False,
         stop: Sequence[str] = (),
         max_tokens: int | None = None,
+        top_logprobs: int = 0,
     ) -> list[Sample]:
         """Ask the role's model for n samples and record the call in the ledger.
 
         A final assistant message is continued, not answered (`Backend.generate`). `logprobs` asks
         for the model's token logprobs (`Sample.mean_logprob`); leave it off unless a scorer reads
-        them, as they cost engine time. Under a limit the call's `max_tokens` may be cut, or the
-        call refused (`LimitReached`) before it is made.
+        them, as they cost engine time; `top_logprobs` asks for the first token's likeliest
+        alternatives too (`Sample.first_top`: a verifier's yes and no). Under a limit the call's
+        `max_tokens` may be cut, or the call refused (`LimitReached`) before it is made.
         """
         bound = self.bound(role)
         seed = None if self.params.seed is None else (self.params.seed + seed_offset) % SEED_MODULUS
@@ -118,7 +120,8 @@ class Context:
             max_tokens=allowed,
             temperature=temperature,
             seed=seed,
-            logprobs=logprobs,
+            logprobs=logprobs or top_logprobs > 0,
+            top_logprobs=top_logprobs,
             stop=(*self.params.stop, *stop),
         )
         try:
@@ -253,6 +256,18 @@ class StrategyInfo:
     def n(self, spec: Spec) -> int:
         return spec.n if spec.n is not None else self.default_n
 
+    def roles_for(self, spec: Spec) -> set[str]:
+        """The roles this spec calls: the strategy's own, and those of a scoring pass a key names
+        (`bon@8:scorer=verify` calls the judge), its default's included."""
+        from ponder.strategies.pooling import SCORE_PASSES
+
+        roles = set(self.roles)
+        for key, meta in self.keys.items():
+            value = spec.params.get(key, meta.default)
+            if isinstance(value, str) and value in SCORE_PASSES:
+                roles |= set(SCORE_PASSES[value].roles)
+        return roles
+
     def inner_spec(self, spec: Spec) -> Spec | None:
         if not self.wraps:
             return None
@@ -351,7 +366,7 @@ def roles_used(spec: Spec | str) -> set[str]:
     spec = parse_spec(spec) if isinstance(spec, str) else spec
     info = info_of(spec)
     inner = info.inner_spec(spec)
-    return set(info.roles) | (roles_used(inner) if inner is not None else set())
+    return info.roles_for(spec) | (roles_used(inner) if inner is not None else set())
 
 
 def check_roles(specs: Sequence[Spec | str], named: Sequence[str]) -> None:

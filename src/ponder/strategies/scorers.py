@@ -1,16 +1,26 @@
 """Test-time scorers for best-of-n: they see the candidates, never the gold answer.
 
 - `logprob`: the mean token logprob of each sample (the model's own confidence);
-- `vote`: the share of samples whose extracted answer equals this one's.
-A scorer returns one score per sample, or None where it cannot score (no logprobs).
+- `vote`: the share of samples whose extracted answer equals this one's;
+- a scoring pass that calls a model (`verify`: the judge's P(yes)), registered in `pooling.py`'s
+  `SCORE_PASSES`, which a study also runs over its pools.
+A sample scorer returns one score per sample, or None where it cannot score (no logprobs).
+`score` runs any of them and says which one it used.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-from ponder.types import Sample
+from ponder.strategies import verify as _verify  # noqa: F401  (registers the `verify` pass)
+from ponder.strategies.pooling import SCORE_PASSES
+from ponder.strategies.sampling import to_candidate
+from ponder.types import Problem, Sample
+
+if TYPE_CHECKING:
+    from ponder.strategies.base import Context
 
 Scorer = Callable[[Sequence[Sample], Sequence[str | None]], list[float] | None]
 
@@ -30,3 +40,22 @@ def vote_scores(samples: Sequence[Sample], answers: Sequence[str | None]) -> lis
 
 
 SCORERS: dict[str, Scorer] = {"logprob": logprob_scores, "vote": vote_scores}
+
+
+SCORER_NAMES = ("logprob", "vote", "verify")  # the choices of a strategy's `scorer` key
+
+
+async def score(
+    name: str, problem: Problem, samples: Sequence[Sample], answers: Sequence[str | None], ctx: Context
+) -> tuple[str, list[float], list[str]]:
+    """(the scorer used, one score per sample, notes): a scoring pass calls its models through
+    `ctx`; `logprob` without logprobs falls back to `vote`, and a note says so."""
+    if name in SCORE_PASSES:
+        candidates = [to_candidate(s, a, None) for s, a in zip(samples, answers, strict=True)]
+        scored = await SCORE_PASSES[name].run(problem, candidates, ctx)
+        return f"{name} ({scored.method})", scored.scores, scored.notes
+    scores = SCORERS[name](samples, answers)
+    if scores is None:
+        note = f"scorer '{name}' unavailable (no logprobs): fell back to 'vote'"
+        return "vote", vote_scores(samples, answers), [note]
+    return name, scores, []

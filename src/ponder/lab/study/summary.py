@@ -190,15 +190,22 @@ class Bin(_Record):
 
 @dataclass(frozen=True)
 class Estimator(_Record):
-    """How a pool strategy's maj@k was computed at each budget (keys are str(k)): exact or Monte
-    Carlo, with the Monte Carlo standard error (0 where exact)."""
+    """How a pool strategy's estimate was computed at each budget (keys are str(k)): exact or Monte
+    Carlo, with the Monte Carlo standard error (0 where exact); and, for a strategy that reads a
+    scoring pass, the pass and how it scored (`{"pass": "verify", "methods": [...]}`)."""
 
-    methods: dict[str, str]
-    mc_error: dict[str, float]
+    methods: dict[str, str] = field(default_factory=dict)
+    mc_error: dict[str, float] = field(default_factory=dict)
+    scoring: dict[str, Any] | None = None
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Estimator:
-        return cls(methods=dict(d["methods"]), mc_error=dict(d["mc_error"]))
+        scoring = d.get("scoring")
+        return cls(
+            methods=dict(d.get("methods", {})),
+            mc_error=dict(d.get("mc_error", {})),
+            scoring=dict(scoring) if scoring is not None else None,
+        )
 
 
 @dataclass(frozen=True)
