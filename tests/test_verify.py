@@ -154,16 +154,19 @@ def test_roles_follow_the_scorer() -> None:
 
 def test_a_study_scores_each_pool_once_and_charges_the_verifier(tmp_path: Path) -> None:
     out = tmp_path / "s"
-    summary = study("small", suite_file(tmp_path), backend_factory=factory, out=str(out), max_n=4, problems=4,
-                    seed=3, strategies="sc,bon:scorer=verify,wbon,wbon:scorer=logprob", timing_problems=0)  # fmt: skip
+    strategies = "sc,bon:scorer=verify,wbon,wbon:scorer=logprob"
+    summary = study("small", suite_file(tmp_path), backend_factory=factory, out=str(out), max_n=4,
+                    problems=4, seed=3, strategies=strategies, timing_problems=0)  # fmt: skip
     with sqlite3.connect(out / "study.sqlite") as db:
         kinds = [k for (k,) in db.execute("SELECT kind FROM requests")]
         roles = {r for (r,) in db.execute("SELECT DISTINCT role FROM calls")}
         scored = db.execute(
-            "SELECT count(*) FROM samples s JOIN requests r ON r.id = s.request_id WHERE r.kind = 'score:verify'"
+            "SELECT count(*) FROM scores s JOIN requests r ON r.id = s.request_id"
+            " WHERE r.kind = 'score:verify'"
         ).fetchone()[0]
+        pool_samples = db.execute("SELECT count(*) FROM samples").fetchone()[0]
     assert kinds.count("pool") == 4 and kinds.count("score:verify") == 4  # one pass read by two
-    assert roles == {"policy", "judge"} and scored == 16
+    assert roles == {"policy", "judge"} and scored == 16 and pool_samples == 16  # scores are no samples
     rows = {(r["strategy"], r["budget"]): r for r in summary["rows"]}
     for k in (1, 2, 4):
         sc, verified = rows[("sc", k)], rows[("bon:scorer=verify", k)]
@@ -176,7 +179,9 @@ def test_a_study_scores_each_pool_once_and_charges_the_verifier(tmp_path: Path) 
 
 
 def test_extending_a_study_with_the_verifier_draws_no_sample(tmp_path: Path) -> None:
-    common = dict(backend_factory=factory, out=str(tmp_path / "s"), max_n=4, problems=3, seed=3, timing_problems=0)
+    common = dict(
+        backend_factory=factory, out=str(tmp_path / "s"), max_n=4, problems=3, seed=3, timing_problems=0
+    )
     study("small", suite_file(tmp_path), strategies="sc", **common)  # type: ignore[arg-type]
     with sqlite3.connect(tmp_path / "s" / "study.sqlite") as db:
         before = db.execute("SELECT * FROM samples ORDER BY request_id, idx").fetchall()

@@ -100,11 +100,6 @@ class Record:
         """Whether the oracle judges this request (pools and runs; not timing or score requests)."""
         return not self.kind.startswith(("timing", "score:"))
 
-    @property
-    def keeps_samples(self) -> bool:
-        """Whether its samples are stored: judged ones, and a scoring pass's per-sample scores."""
-        return self.judged or self.kind.startswith("score:")
-
 
 async def execute(work: Work, session: Session, config: StudyConfig) -> Record:
     """Run one unit of work on the session's models; touches no store."""
@@ -117,6 +112,8 @@ async def execute(work: Work, session: Session, config: StudyConfig) -> Record:
         ctx = session.context(seed=seed, temperature=None, limit=None)
         scored = await SCORE_PASSES[work.scorer].run(problem, work.candidates, ctx)
         groups = scored.groups or [None] * len(work.candidates)
+        # One entry per candidate: its score, its group (as `answer`) and the method (as `thoughts`),
+        # stored as the request's scores (`StudyStore.save`), never as samples.
         drawn = tuple(
             Drawn("", scored.method, group, score, 0, "stop")
             for score, group in zip(scored.scores, groups, strict=True)

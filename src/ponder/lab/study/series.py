@@ -99,7 +99,7 @@ def load_score_pass(
     pool: str,
 ) -> ScorePass:
     rows = [requests[(model, pid, score_kind(scorer, pool))] for pid in ids]
-    stored = [store.samples(r["id"]) for r in rows]
+    stored = [store.scores(r["id"]) for r in rows]
     n = len(stored[0])
     P = len(ids)
     scores = np.full((P, n), -np.inf)
@@ -114,10 +114,10 @@ def load_score_pass(
         for j, x in enumerate(samples):
             if x.score is not None:
                 scores[i, j] = x.score
-            if x.answer is not None:
+            if x.group is not None:
                 grouped = True
-                labels[i, j] = ids_of.setdefault(x.answer, len(ids_of))
-            methods.add(x.thoughts)
+                labels[i, j] = ids_of.setdefault(x.group, len(ids_of))
+            methods.add(x.method)
         mine = calls.get(r["id"], [])
         total = charge(r, mine, rate, hosted)
         fixed = [c for c in mine if c["role"] in once]

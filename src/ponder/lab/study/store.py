@@ -59,10 +59,24 @@ CREATE TABLE IF NOT EXISTS calls (
     PRIMARY KEY (request_id, idx));
 CREATE TABLE IF NOT EXISTS trees (
     request_id INTEGER PRIMARY KEY REFERENCES requests(id), children TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS scores (
+    request_id INTEGER NOT NULL REFERENCES requests(id), idx INTEGER NOT NULL,
+    score REAL, grp TEXT, method TEXT NOT NULL,
+    PRIMARY KEY (request_id, idx));
 CREATE TABLE IF NOT EXISTS verdicts (
     problem_id TEXT NOT NULL, answer TEXT NOT NULL, correct INTEGER NOT NULL,
     PRIMARY KEY (problem_id, answer));
 """
+
+
+@dataclass(frozen=True)
+class PassScore:
+    """A scoring pass's verdict on one pool sample: its score, its behaviour group (None: none, or
+    the pass groups nothing) and how it was scored."""
+
+    score: float | None
+    group: str | None
+    method: str
 
 
 @dataclass(frozen=True)
@@ -154,9 +168,8 @@ class StudyStore:
 
     def save(self, record: Record) -> None:
         """A judged record in one transaction: the request, its samples (a timing request's are
-        measured, not stored; a score request's are the pool's samples' scores, in the pool's order,
-        `answer` the behaviour group where the pass gives one, `thoughts` its method, never judged)
-        and every call it made."""
+        measured, not stored), a score request's scores (one per sample of its pool, in the pool's
+        order: `scores`, not `samples`, which hold only what a model drew) and every call it made."""
         if record.judged and (record.verdicts is None or (record.run and record.correct is None)):
             raise ValueError(f"{record.kind} of {record.problem_id} was not judged before saving")
         verdicts = record.verdicts or ()
@@ -168,10 +181,13 @@ class StudyStore:
             usage=record.usage,
             samples=[
                 StoredSample(d.text, d.thoughts, d.answer, ok, d.score, d.completion_tokens, d.finish_reason)
-                for d, ok in zip(record.samples, verdicts or (False,) * len(record.samples), strict=True)
+                for d, ok in zip(record.samples, verdicts, strict=True)
             ]
-            if record.keeps_samples
+            if record.judged
             else [],
+            scores=[PassScore(d.score, d.answer, d.thoughts) for d in record.samples]
+            if record.kind.startswith("score:")
+            else None,
             answer=record.answer,
             correct=record.correct,
             calls=list(record.calls),
@@ -191,6 +207,7 @@ class StudyStore:
         correct: bool | None = None,
         calls: list[CallRecord] | None = None,
         children: list[dict[str, Any]] | None = None,
+        scores: list[PassScore] | None = None,
     ) -> None:
         u = usage
         with self.db:
@@ -200,7 +217,7 @@ class StudyStore:
                 " flops, cost_usd)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    model, problem_id, kind, seed, len(samples), answer,
+                    model, problem_id, kind, seed, len(samples) or len(scores or []), answer,
                     None if correct is None else int(correct),
                     u.calls, u.prompt_tokens, u.cached_prompt_tokens, u.completion_tokens,
                     u.thinking_tokens, u.wall_seconds, u.flops, u.cost_usd,
@@ -231,6 +248,10 @@ class StudyStore:
                     for i, c in enumerate(calls or [])
                 ],
             )  # fmt: skip
+            self.db.executemany(
+                "INSERT INTO scores VALUES (?, ?, ?, ?, ?)",
+                [(cur.lastrowid, i, x.score, x.group, x.method) for i, x in enumerate(scores or [])],
+            )
             if children:
                 self.db.execute(
                     "INSERT INTO trees VALUES (?, ?)", (cur.lastrowid, json.dumps(children, allow_nan=False))
@@ -262,6 +283,15 @@ class StudyStore:
             (model, problem_id, kind),
         ).fetchone()
         return None if row is None else int(row["id"])
+
+    def scores(self, request_id: int) -> list[PassScore]:
+        """A score request's scores, in its pool's order (none in a store from before scoring passes)."""
+        if not self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'scores'").fetchone():
+            return []
+        rows = self.db.execute(
+            "SELECT score, grp, method FROM scores WHERE request_id = ? ORDER BY idx", (request_id,)
+        )
+        return [PassScore(r["score"], r["grp"], r["method"]) for r in rows]
 
     def requests(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self.db.execute("SELECT * FROM requests ORDER BY id")]
