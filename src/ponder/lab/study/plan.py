@@ -158,6 +158,13 @@ def estimate(config: StudyConfig) -> Plan:
                     sum(1 for d in done if d[0] == m), measured.get(m), table)
         for m in config.models
     )  # fmt: skip
+    for m in config.models:
+        for scorer, pool in config.score_passes(m):
+            notes.append(
+                f"{m}: the {scorer} pass scores each sample of the {pool} pool with its own model calls "
+                "(a judge's prompt per sample, or programs run): counted as score requests, their "
+                "tokens and seconds not estimated here"
+            )
     return Plan(str(config.out), config.suite, len(items), models, tuple(notes))
 
 
