@@ -67,3 +67,30 @@ def test_study_concurrency_benchmark_reports_its_ratios(smol_path: Path) -> None
     report = json.loads(proc.stdout)
     assert set(report["ratio_vs_first"]) == {"1", "2"} and report["ratio_vs_first"]["1"] == 1.0
     assert report["tokens"]["1"] > 0 and report["best"] in (1, 2)
+
+
+def test_adaptive_benchmark_compares_with_sc_from_one_pool(tmp_path: Path) -> None:
+    """Offline: the synthetic pool without an argument, and a stored study (scripted samples) with one."""
+    bench = [sys.executable, str(ROOT / "benchmarks/adaptive.py")]
+    out = subprocess.run([*bench, "--problems", "60", "--json"], capture_output=True, text=True, check=True)
+    report = json.loads(out.stdout)
+    assert report["source"].startswith("synthetic") and report["problems"] == 60
+    (point,) = report["points"]
+    assert 1 <= point["adaptive"]["mean_samples"] < point["sc"]["mean_samples"] == 16
+    assert point["samples_ratio"] == point["adaptive"]["mean_samples"] / 16
+    assert point["target_met"] == (point["within_sc_interval"] and point["samples_ratio"] <= 0.4)
+    assert report["estimator_seconds_ratio"] > 0
+
+    from ponder.lab.study import study
+    from test_adaptive import agreeing
+    from test_study import suite_file
+
+    study("small", suite_file(tmp_path), strategies="sc,adaptive", max_n=16, problems=8, seed=3,
+          out=str(tmp_path / "s"), backend_factory=agreeing)  # fmt: skip
+    out = subprocess.run([*bench, str(tmp_path / "s"), "--json"], capture_output=True, text=True, check=True)
+    (point,) = json.loads(out.stdout)["points"]
+    summary = json.loads((tmp_path / "s" / "summary.json").read_text())
+    rows = {(r["strategy"], r["budget"]): r for r in summary["rows"]}
+    assert point["model"] == "small" and point["adaptive"]["accuracy"] == rows[("adaptive", 16)]["accuracy"]
+    assert point["adaptive"]["mean_samples"] == rows[("adaptive", 16)]["mean_samples"] < 16
+    assert point["sc"]["ci_low"] == rows[("sc", 16)]["ci_low"]

@@ -187,6 +187,11 @@ def results_table(summary: Summary) -> str:
         ]
         for r in summary.rows
     ]  # fmt: skip
+    drawn = any(r.mean_samples is not None for r in summary.rows)  # a strategy that stops early
+    if drawn:
+        for cells, r in zip(body, summary.rows, strict=True):
+            mean = r.mean_samples
+            cells.insert(3, "" if mean is None else _mark(r, "mean_samples", f"{mean:.1f}"))
     head = [
         "model",
         "strategy",
@@ -201,6 +206,8 @@ def results_table(summary: Summary) -> str:
         "$",
         "truncated",
     ]
+    if drawn:
+        head.insert(3, "samples drawn")
     methods = sorted({r.seconds_method for r in summary.rows})
     note = (
         f'<p class="sub">{summary.provenance.problems} problems per row. Intervals: '
@@ -208,7 +215,14 @@ def results_table(summary: Summary) -> str:
         "A <b>*</b> marks a figure derived from the recorded calls rather than recorded: each point is "
         "charged what its strategy costs run alone on a fresh problem (the prompt uncached once per "
         "independent request); “FLOPs the cache saved” is what the engine's prompt cache really saved "
-        f"while the study measured. Seconds: {escape('; '.join(methods))}.</p>"
+        f"while the study measured. Seconds: {escape('; '.join(methods))}."
+        + (
+            " “Samples drawn”: the expected samples a strategy that stops early draws at budget k, "
+            "derived by replaying the pool in random orders; its compute is charged by them."
+            if drawn
+            else ""
+        )
+        + "</p>"
     )
     return note + _table(head, body)
 

@@ -27,13 +27,22 @@ def to_candidate(sample: Sample, answer: str | None, score: float | None) -> Can
 
 
 async def draw(
-    problem: Problem, ctx: Context, n: int, temperature: float | None, *, logprobs: bool = False
+    problem: Problem,
+    ctx: Context,
+    n: int,
+    temperature: float | None,
+    *,
+    logprobs: bool = False,
+    seed_offset: int = 0,
 ) -> tuple[list[Sample], list[str | None]]:
-    """N samples of the chain-of-thought prompt, in one backend call, and their answers."""
+    """N samples of the chain-of-thought prompt, in one backend call, and their answers. A strategy
+    that draws more than once (in batches) gives each call its own `seed_offset`."""
     t = temperature if temperature is not None else ctx.temperature
     t = DEFAULT_SAMPLING_TEMPERATURE if t is None else t
     messages = prompts.messages(prompts.COT, problem)
-    samples = await ctx.generate(messages, n, temperature=t, logprobs=logprobs, stop=problem.stop)
+    samples = await ctx.generate(
+        messages, n, temperature=t, logprobs=logprobs, stop=problem.stop, seed_offset=seed_offset
+    )
     return samples, [extract_answer(s.text, problem.answer_format) for s in samples]
 
 

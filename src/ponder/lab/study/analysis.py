@@ -60,6 +60,7 @@ def row(series: Series) -> Row:
     if series.coverage is not None:  # a pool strategy; coverage itself selects nothing, so no gap
         coverage = float(series.coverage.mean())
         gap = coverage - ci.estimate if series.selection else 0.0
+    samples = series.extra.get("mean_samples")  # a strategy that stops early: derived by replay
     return Row(
         model=series.model,
         strategy=series.strategy,
@@ -75,11 +76,12 @@ def row(series: Series) -> Row:
         mean_cached_prompt_tokens=float(series.cached.mean()),
         mean_cache_saved_flops=float(series.saved_flops.mean()),
         seconds_method=series.seconds_method,
-        derived=tuple(series.derived),
+        derived=(*series.derived, *(("mean_samples",) if samples is not None else ())),
         truncated_rate=float(series.truncated.mean()),
         problems=int(series.values.size),
         coverage=coverage,
         selection_gap=gap,
+        mean_samples=samples,
     )
 
 

@@ -4,7 +4,8 @@
 The JSON is the public contract (docs/study.md), so each record's fields are the JSON's keys in the
 JSON's order and `to_dict` writes them as they are: a summary written through these types is the
 file ponder wrote before them, plus `"schema"`. Two things are not stored as written:
-- a `Row` leaves out `coverage` and `selection_gap` where they are None (rows of runs, not pools);
+- a `Row` leaves out `coverage` and `selection_gap` where they are None (rows of runs, not pools),
+  and `mean_samples` where it is None (every strategy but one that stops early);
 - the coverage law is `ponder.lab.stats.CoverageLaw`, the class that fits it, so its prediction
   exists once; its `max_abs_residual` and `holdout_error` are written from its fields and
   recomputed, not read, when the file is loaded.
@@ -79,6 +80,9 @@ class Row(_Record):
     # Pool strategies only: pass@k at this budget, and coverage − accuracy (0 for coverage itself).
     coverage: float | None = field(default=None, metadata={"omit_none": True})
     selection_gap: float | None = field(default=None, metadata={"omit_none": True})
+    # A strategy that may stop early (adaptive): the expected samples drawn at this budget, derived
+    # from the pool by replay; None where every budget k draws k.
+    mean_samples: float | None = field(default=None, metadata={"omit_none": True})
 
     @property
     def name(self) -> str:
@@ -96,6 +100,7 @@ class Row(_Record):
             mean_cache_saved_flops=d["mean_cache_saved_flops"], seconds_method=d["seconds_method"],
             derived=tuple(d["derived"]), truncated_rate=d["truncated_rate"], problems=d["problems"],
             coverage=d.get("coverage"), selection_gap=d.get("selection_gap"),
+            mean_samples=d.get("mean_samples"),
         )  # fmt: skip
 
 
