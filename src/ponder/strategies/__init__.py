@@ -1,6 +1,6 @@
 """Strategies: ways to spend more inference compute on one problem, named by spec strings."""
 
-from ponder.strategies import adaptive, best_of_n, self_consistency, single, verify, vote, weighted
+from ponder.strategies import adaptive, best_of_n, execution, self_consistency, single, verify, vote, weighted
 from ponder.strategies.base import (
     REGISTRY,
     Bound,
@@ -31,6 +31,7 @@ __all__ = [
     "best_of_n",
     "build",
     "check_roles",
+    "execution",
     "info_of",
     "load_plugins",
     "register",

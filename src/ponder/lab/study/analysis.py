@@ -49,7 +49,7 @@ from ponder.lab.study.summary import (
     Row,
     Summary,
 )
-from ponder.strategies.pooling import pool_kind, timing_prefix
+from ponder.strategies.pooling import majority, pool_kind, timing_prefix
 
 BINS = 5
 
@@ -146,6 +146,8 @@ def analyse(config: StudyConfig, store: StudyStore, provenance: Provenance) -> S
             else:
                 made = run_series(config, model, ids, spec, requests, store, calls, rate, hosted)
             series += made
+    voters = [spec_name(s) for s in config.specs() if (how := pooling(s)) and how.estimate is majority]
+    notes += findings.text_vote_notes({i.answer_format for i in items}, list(dict.fromkeys(voters)))
     selection = [s for s in series if s.selection]
     frontier = stats.pareto_frontier([(float(s.flops.mean()), float(s.values.mean())) for s in selection])
     return Summary(

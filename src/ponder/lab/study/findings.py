@@ -58,3 +58,14 @@ def model_notes(model: str, *, calls_stored: bool, prompt_rate: float, priced: b
     if not priced:
         notes.append(f"{model}: dollars not counted (no price in PONDER_HOME/prices.toml): shown as 0")
     return notes
+
+
+def text_vote_notes(formats: set[str], voters: list[str]) -> list[str]:
+    """Where a suite has code problems, what the strategies voting on extracted answers vote on."""
+    if "code" not in formats or not voters:
+        return []
+    return [
+        f"{', '.join(voters)} on code: the vote compares program text, not behaviour, so correct "
+        "programs written differently split it; exec groups programs by their outputs on the tests "
+        "stated in the problem and proposed by the model (docs/strategies.md)"
+    ]

@@ -87,6 +87,12 @@ class Charge3:
     completion: np.ndarray
 
 
+def _share(key: str, request: dict[str, Any], fixed: list[dict[str, Any]]) -> float:
+    """The part of a request's recorded figure made by its once-per-problem calls. Each figure is
+    split by its own record: a sandbox run has seconds and dollars, and no FLOPs."""
+    return sum(c[key] for c in fixed) / request[key] if request[key] > 0 else 0.0
+
+
 def load_score_pass(
     store: StudyStore,
     model: str,
@@ -121,9 +127,9 @@ def load_score_pass(
         mine = calls.get(r["id"], [])
         total = charge(r, mine, rate, hosted)
         fixed = [c for c in mine if c["role"] in once]
-        share = sum(c["flops"] for c in fixed) / r["flops"] if r["flops"] > 0 else 0.0
-        whole.flops[i], whole.seconds[i] = share * total.flops, share * total.seconds
-        whole.cost[i] = share * total.cost
+        whole.flops[i] = _share("flops", r, fixed) * total.flops
+        whole.seconds[i] = _share("wall_seconds", r, fixed) * total.seconds
+        whole.cost[i] = _share("cost_usd", r, fixed) * total.cost
         whole.completion[i] = sum(c["completion_tokens"] for c in fixed)
         each.flops[i] = (total.flops - whole.flops[i]) / max(n, 1)
         each.seconds[i] = (total.seconds - whole.seconds[i]) / max(n, 1)

@@ -159,6 +159,36 @@ def _inputs(
     return cases
 
 
+def _examples(
+    rng: random.Random,
+    solve: Callable[[list[int]], Any],
+    gate: Callable[[list[int]], bool],
+    cases: list[list[int]],
+    top: int,
+    guarded: bool,
+) -> list[tuple[list[int], Any]]:
+    """One or two examples for the statement, none of them a hidden test's input: a list that gets
+    past every guard (with a non-empty result where one is found), then, where there are guards, one
+    that a guard stops, else another list with a different output."""
+    hidden = {repr(case) for case in cases}
+    shown: list[tuple[list[int], Any]] = []
+    for stopped in (False, guarded):
+        found = None
+        for _ in range(200):
+            case = [rng.randint(-top, top) for _ in range(rng.randint(1 if stopped else 3, 9))]
+            if repr(case) in hidden or gate(list(case)) != stopped:
+                continue
+            out = solve(list(case))
+            if any(repr(out) == repr(seen) for _, seen in shown):
+                continue
+            found = (case, out)
+            if stopped or out not in ([], 0):
+                break
+        if found is not None:
+            shown.append(found)
+    return shown
+
+
 class Code:
     name = "code"
     description = "write a function from its specification; hidden tests run in the sandbox"
@@ -221,9 +251,13 @@ class Code:
         )
         numbered = "\n".join(f"{i + 1}. {s[0].upper()}{s[1:]}." for i, s in enumerate(spec))
         returns = "int" if reduce else "list[int]"
+        # 5. The stated examples, from a generator of their own (seeded by the reference), so the
+        # specification and hidden tests drawn from `rng` are those drawn without them.
+        shown = _examples(random.Random(reference), solve, gate, cases, top, bool(guards))
+        examples = "".join(f"\n>>> solve({case!r})\n{out!r}" for case, out in shown)
         question = (
             f"Write a Python function `solve(xs: list[int]) -> {returns}` that does the following, "
-            f"in order, without changing its input list:\n{numbered}"
+            f"in order, without changing its input list:\n{numbered}\n\nFor example:{examples}"
         )
         structure = {"steps": level, "guards": len(guards), "tests": len(cases)}
         identity = not reduce and outputs == cases
