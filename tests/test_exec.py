@@ -4,6 +4,7 @@ tests parsed defensively, the exact pool estimator against brute force, a study,
 from __future__ import annotations
 
 import hashlib
+import html
 import itertools
 import math
 import sqlite3
@@ -331,7 +332,9 @@ def test_a_study_derives_exec_from_the_pool_and_charges_the_pass(tmp_path: Path)
     flops = {k: rows[("exec", k)]["mean_flops"] - rows[("sc", k)]["mean_flops"] for k in ks}
     assert flops[1] == pytest.approx(flops[8])
     assert rows[("exec", 1)]["accuracy"] == pytest.approx(rows[("sc", 1)]["accuracy"])
-    assert any("program text" in note for note in summary["notes"])  # sc on code votes on text
+    notes = [n for n in summary["notes"] if "compares program text" in n]  # sc on code votes on text
+    assert len(notes) == 1 and notes[0].startswith("sc on code")
+    assert html.escape(notes[0]) in (out / "report.html").read_text()  # and the page says so
 
 
 # 6. The real model: counts and structure only.

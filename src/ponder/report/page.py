@@ -395,6 +395,14 @@ def _law_note(summary: Summary) -> str:
     return '<p class="sub">Coverage law exp(a·k^b): ' + " ".join(parts) + "</p>"
 
 
+def _notes(summary: Summary) -> str:
+    """What the figures could not include, and what a strategy does not do (`findings.py`)."""
+    if not summary.notes:
+        return ""
+    items = "".join(f"<li>{escape(note)}</li>" for note in summary.notes)
+    return f'<p class="sub">Notes:</p><ul class="sub">{items}</ul>'
+
+
 def render(folder: Path) -> Path:
     """Write DIR/report.html from DIR/summary.json and DIR/study.sqlite."""
     from ponder.errors import PonderError
@@ -436,6 +444,7 @@ frontier (Pareto over accuracy and mean FLOPs).</p>
 {charts(summary)}
 {_law_note(summary)}
 <h2>All points</h2>{results_table(summary)}
+{_notes(summary)}
 <h2>By difficulty</h2>
 {difficulty(summary)}
 <h2>Truncation</h2>{truncation(summary)}
