@@ -11,6 +11,9 @@ FAMILY ?= code
 OUT ?= out/study
 PROBLEMS ?= 20
 TOKENS ?= 192
+# Greedy chain of thought; from one pool of 8: the vote, best-of-n by logprob, execution-based
+# selection (programs clustered by what they do on the stated examples and proposed tests), coverage.
+STRATEGIES ?= cot,sc,bon,exec,coverage
 
 # Debian packages each command needs, as command:package: `make run` needs bubblewrap for the sandbox
 # (docs/sandbox.md); `make test` adds chromium for the report's browser test (docs/report.md).
@@ -46,16 +49,17 @@ sysdeps:
 	fi
 
 ## The main job: calibrate the default model's frontier on FAMILY, then study it there: greedy chain of
-## thought, self-consistency, best-of-n and coverage at budgets 1 to 8, ending with where the report is.
+## thought, self-consistency, best-of-n, execution-based selection and coverage at budgets 1 to 8, ending
+## with where the report is.
 ## A study already in OUT is continued (--resume), not redone.
 run: $(STAMP)
 	@$(MAKE) --no-print-directory sysdeps PACKAGES='$(RUN_PACKAGES)'
 	@if [ -f $(OUT)/study.sqlite ]; then \
-	  $(BIN)/ponder study --model $(MODEL) --suite $(FAMILY)@frontier --strategies cot,sc,bon,coverage \
+	  $(BIN)/ponder study --model $(MODEL) --suite $(FAMILY)@frontier --strategies $(STRATEGIES) \
 	    --max-n 8 --problems $(PROBLEMS) --max-tokens $(TOKENS) --out $(OUT) --resume; \
 	else \
 	  $(BIN)/ponder tasks calibrate $(FAMILY) --model $(MODEL) --problems 5 --budget 20 --max-tokens $(TOKENS) && \
-	  $(BIN)/ponder study --model $(MODEL) --suite $(FAMILY)@frontier --strategies cot,sc,bon,coverage \
+	  $(BIN)/ponder study --model $(MODEL) --suite $(FAMILY)@frontier --strategies $(STRATEGIES) \
 	    --max-n 8 --problems $(PROBLEMS) --max-tokens $(TOKENS) --out $(OUT); \
 	fi
 
