@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -94,3 +96,22 @@ def test_adaptive_benchmark_compares_with_sc_from_one_pool(tmp_path: Path) -> No
     assert point["model"] == "small" and point["adaptive"]["accuracy"] == rows[("adaptive", 16)]["accuracy"]
     assert point["adaptive"]["mean_samples"] == rows[("adaptive", 16)]["mean_samples"] < 16
     assert point["sc"]["ci_low"] == rows[("sc", 16)]["ci_low"]
+
+
+def test_sandbox_benchmark_reports_its_ratio_and_breakdown() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks/sandbox.py"), "--runs", "1", "--repeats", "1", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    report = json.loads(proc.stdout)
+    assert report["ratio_vs_bare"] > 0 and report["concurrent_ratio_vs_bare"] > 0
+    assert set(report["programs_per_second"]) == {"bare", "bare_nosite", "bwrap", "sandbox", "concurrent"}
+    breakdown = report["breakdown_ms"]
+    assert breakdown["sandbox_total"] == pytest.approx(1000 / report["programs_per_second"]["sandbox"])
+    assert {"interpreter_startup", "site_import", "bwrap", "runner_and_limits", "files_and_cleanup"} < set(
+        breakdown
+    )
+    assert report["setup"]["runs"] == 1 and report["setup"]["flags"] == ["-I", "-S"]

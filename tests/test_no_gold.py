@@ -47,7 +47,9 @@ def test_an_items_problem_carries_no_gold() -> None:
 async def test_strategy_never_sees_gold(name: str) -> None:
     info = REGISTRY[name]
     spec = f"{name}@3" if info.budget and info.counts == "samples" else name
-    backend = ScriptedBackend(["Answer: 1", "Answer: 2", "Answer: 2"], logprobs=[-1.0, -0.5, -0.7])
+    # each reply is also a program that prints its answer, for strategies that run programs (pot)
+    texts = [f"```python\nprint({a})\n```\nAnswer: {a}" for a in (1, 2, 2)]
+    backend = ScriptedBackend(texts, logprobs=[-1.0, -0.5, -0.7])
     result = await build(spec)(item().problem(), session(backend, max_tokens=8).context())
     sent = " ".join(m.content for r in backend.requests for m in r.messages)
     assert GOLD not in sent

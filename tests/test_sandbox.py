@@ -157,6 +157,41 @@ print("children", children)
     assert 12 <= children <= Limits().processes, children
 
 
+@pytest.mark.parametrize("setter", ["prlimit", "interpreter"])
+def test_the_limits_hold_inside_however_they_are_set(
+    setter: str, mode: str, sandbox: Sandbox, host_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The limits are set by `prlimit`, or where there is none by the interpreter, before bwrap
+    starts (never in a fork of the caller): the code inside sees every one, and a fork bomb is held."""
+    which = shutil.which
+    if setter == "prlimit" and which("prlimit") is None:
+        pytest.skip("prlimit (util-linux) is not installed here")
+    if setter == "interpreter":
+        monkeypatch.setattr(shutil, "which", lambda name: None if name == "prlimit" else which(name))
+    limits = Limits(timeout=2.0, memory_mb=300, processes=9, file_mb=3, open_files=50)
+    names = ("AS", "CPU", "FSIZE", "NOFILE", "CORE", "NPROC")
+    probe = (
+        f"import resource\nfor n in {names!r}:\n"
+        "    print(n, *resource.getrlimit(getattr(resource, 'RLIMIT_' + n)))\n"
+    )
+    result = sandbox(probe, "", limits)
+    assert result.status == "passed", result.stderr
+    seen = {line.split()[0]: tuple(map(int, line.split()[1:])) for line in result.stdout.splitlines()}
+    mb = 1024 * 1024
+    nproc = seen.pop("NPROC")
+    # the dropped uid's own 9; unprivileged, the user's other tasks and bwrap's two besides
+    assert (nproc == (9, 9)) if mode == "root" else (nproc[0] == nproc[1] >= 9 + 2)
+    assert seen == {
+        "AS": (300 * mb, 300 * mb),
+        "CPU": (3, 4),  # the timeout's whole seconds + 1, then SIGKILL a second later
+        "FSIZE": (3 * mb, 3 * mb),
+        "NOFILE": (50, 50),
+        "CORE": (0, 0),
+    }
+    bomb = "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n"
+    assert sandbox(bomb, "", limits).status == "timeout"
+
+
 def test_endless_loop(sandbox: Sandbox, host_tmp: Path) -> None:
     result = sandbox("while True:\n    pass\n", "", Limits(timeout=1.5))
     assert result.status == "timeout" and result.seconds < 4

@@ -7,7 +7,8 @@ What a run gets (all of it, or the sandbox refuses to run):
 - a fresh root of its own holding only what the interpreter needs, read-only: the interpreter's
   prefix and the system's shared libraries (`/usr/lib`, `/usr/lib64`); no `/etc`, no home, no
   project files; its own working directory (`/sandbox`), the only writable place;
-- no environment of the parent (`--clearenv`);
+- no environment of the parent (`--clearenv`), and an interpreter in isolated mode without `site`
+  (`PYTHON_FLAGS`): no host site-packages or `.pth` start-up code, the standard library only;
 - a new session (`--new-session`: no access to the controlling terminal);
 - an unprivileged user, one of two ways:
   - as root ("privileged"): the runner drops from root to a dedicated uid before any model code runs,
@@ -33,6 +34,11 @@ from ponder.errors import PonderError
 WORKDIR = "/sandbox"
 INSIDE_ID = 65534  # nobody: the uid and gid of the code inside an unprivileged run
 SYSTEM_PYTHON = Path("/usr/bin/python3")
+# How the interpreter starts inside: isolated mode (no environment variables, no user site, no
+# script directory on the path) and no `site` import. Without `site`, the host's site-packages and
+# the `.pth` files in them (code that runs at every interpreter start) stay out of a run, which gets
+# the standard library only; and the import is most of an interpreter's start (benchmarks.md).
+PYTHON_FLAGS = ("-I", "-S")
 
 
 def privileged(as_user: int | None = None) -> bool:
@@ -176,7 +182,7 @@ def ensure_isolation(as_user: int | None = None) -> None:
         if as_user is not None:
             os.chown(tmp, as_user, as_user)
         binary, _ = interpreter(root)
-        argv = [*bwrap_argv(Path(tmp), root), binary, "-I", "-c", probe]
+        argv = [*bwrap_argv(Path(tmp), root), binary, *PYTHON_FLAGS, "-c", probe]
         if as_user is not None:
             argv = [*as_user_argv(as_user), *argv]
         proc = _probe(argv)

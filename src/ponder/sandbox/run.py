@@ -4,7 +4,11 @@
    or by the caller (unprivileged).
 2. Start bwrap with limits set on it (CPU, address space, file size, processes, no core dumps). As
    root, the runner drops to that uid before reading a line of model code. Unprivileged, bwrap puts it
-   in a user namespace as nobody (see `isolation.py`).
+   in a user namespace as nobody (see `isolation.py`). The limits are set by a short command that
+   then execs bwrap (`prlimit`, else the interpreter), never by a `preexec_fn`: that would make
+   Python fork the whole caller, a process that may hold a loaded model (tens of milliseconds per GB
+   of its memory, per run), where without it Python spawns by vfork; and a `preexec_fn` is unsafe in
+   a process with threads (`pot@N` runs its programs from worker threads).
 3. The runner executes the program, then the tests, in one namespace (the tests see the program's
    definitions, as HumanEval's `check` does) and reports by exit code.
 4. Past the timeout, the whole process group is killed; the PID namespace takes every descendant,
@@ -25,7 +29,7 @@ from __future__ import annotations
 
 import itertools
 import os
-import resource
+import select
 import shutil
 import signal
 import subprocess
@@ -36,16 +40,26 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ponder.errors import PonderError
-from ponder.sandbox.isolation import as_user_argv, bwrap_argv, ensure_isolation, interpreter, privileged
+from ponder.sandbox.isolation import (
+    PYTHON_FLAGS,
+    as_user_argv,
+    bwrap_argv,
+    ensure_isolation,
+    interpreter,
+    privileged,
+)
 
 Status = Literal["passed", "failed", "timeout", "memory", "error"]
 OUTPUT_LIMIT = 64 * 1024  # bytes of stdout and stderr kept
+OUTPUT_CUT = "\n… (output cut)"  # ends an output longer than that
 
 # The runner reads both files (as root they are root's, mode 0600) and deletes them before any model
 # code runs, and as root drops to the sandbox's uid: the program cannot read or rewrite the hidden
-# tests on disk. The marker comment lets the tests find a runner that outlived its run.
+# tests on disk. The marker comment lets the tests find a runner that outlived its run. A failure's
+# traceback is printed by the interpreter's own hook, not the `traceback` module, whose imports
+# (linecache, tokenize, re) would cost every run more than the interpreter's whole start.
 _RUNNER = """# ponder-sandbox runner
-import os, sys, traceback
+import os, sys
 sources = [(name, open(name).read()) for name in ("program.py", "tests.py")]
 for name, _ in sources:
     os.remove(name)
@@ -57,7 +71,10 @@ def run(path, source, code):
     except MemoryError:
         sys.stderr.write("MemoryError\\n"); sys.stderr.flush(); os._exit(3)
     except BaseException:
-        traceback.print_exc(); sys.stdout.flush(); sys.stderr.flush(); os._exit(code)
+        try:
+            sys.__excepthook__(*sys.exc_info()); sys.stdout.flush(); sys.stderr.flush()
+        finally:
+            os._exit(code)
 run(*sources[0], 2)
 run(*sources[1], 1)
 sys.stdout.flush(); sys.stderr.flush(); os._exit(0)
@@ -115,11 +132,56 @@ def user_tasks(uid: int) -> int:
     return count
 
 
+def limits_argv(limits: Limits, nproc: int, binary: str) -> list[str]:
+    """A command prefix that sets the run's resource limits on itself, then execs the rest of the
+    command line (bwrap), whose processes inherit them: util-linux's `prlimit` where there is one,
+    else a few lines of the sandbox's interpreter (an interpreter's start slower)."""
+    mb = 1024 * 1024
+    cpu = int(limits.timeout) + 1
+    values = {
+        "as": (limits.memory_mb * mb,) * 2,
+        "cpu": (cpu, cpu + 1),  # SIGXCPU first, SIGKILL after
+        "fsize": (limits.file_mb * mb,) * 2,
+        "nproc": (nproc,) * 2,
+        "nofile": (limits.open_files,) * 2,
+        "core": (0, 0),
+    }
+    prlimit = shutil.which("prlimit")
+    if prlimit is not None:
+        return [prlimit, *(f"--{name}={soft}:{hard}" for name, (soft, hard) in values.items()), "--"]
+    code = "import os, resource, sys\n"
+    for name, pair in values.items():
+        code += f"resource.setrlimit(resource.RLIMIT_{name.upper()}, {pair})\n"
+    code += "os.execv(sys.argv[1], sys.argv[1:])\n"
+    return [binary, *PYTHON_FLAGS, "-c", code]
+
+
+def _exited(proc: subprocess.Popen[bytes], timeout: float) -> bool:
+    """Wait for the process to exit, at most `timeout` seconds; whether it did.
+
+    On a pidfd, which wakes the moment the process exits: `Popen.wait(timeout)` polls with sleeps
+    that double up to 50 ms, so a run that takes 60 ms would be seen to end up to 30 ms late."""
+    try:
+        fd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):  # before Linux 5.3
+        try:
+            proc.wait(timeout=timeout)
+            return True
+        except subprocess.TimeoutExpired:
+            return False
+    try:
+        poll = select.poll()
+        poll.register(fd, select.POLLIN)
+        return bool(poll.poll(timeout * 1000))
+    finally:
+        os.close(fd)
+
+
 def _read(path: Path) -> str:
     with path.open("rb") as f:
         data = f.read(OUTPUT_LIMIT + 1)
     text = data[:OUTPUT_LIMIT].decode("utf-8", errors="replace")
-    return text + ("\n… (output cut)" if len(data) > OUTPUT_LIMIT else "")
+    return text + (OUTPUT_CUT if len(data) > OUTPUT_LIMIT else "")
 
 
 def run_code(
@@ -153,20 +215,10 @@ def run_code(
             (work / name).chmod(0o600)  # as root, root's: read by the runner before it drops
         binary, _ = interpreter(root)
         runner = _RUNNER.format(drop=_DROP.format(uid=uid) if root else "")
-        argv = [*bwrap_argv(work, root), binary, "-I", "-c", runner]
+        argv = [*bwrap_argv(work, root), binary, *PYTHON_FLAGS, "-c", runner]
         if as_user is not None:
             argv = [*as_user_argv(as_user), *argv]
-
-        def limit() -> None:  # runs in the child, before bwrap starts
-            mb = 1024 * 1024
-            resource.setrlimit(resource.RLIMIT_AS, (limits.memory_mb * mb,) * 2)
-            cpu = int(limits.timeout) + 1
-            resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))  # SIGXCPU first, SIGKILL after
-            resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_mb * mb,) * 2)
-            resource.setrlimit(resource.RLIMIT_NPROC, (nproc,) * 2)
-            resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files,) * 2)
-            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
+        argv = [*limits_argv(limits, nproc, binary), *argv]
         out_path, err_path = base / "stdout", base / "stderr"
         started = time.perf_counter()
         with out_path.open("wb") as out, err_path.open("wb") as err:
@@ -175,16 +227,12 @@ def run_code(
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=err,
-                preexec_fn=limit,
                 start_new_session=True,
             )
-            try:
-                code = proc.wait(timeout=limits.timeout)
-                timed_out = False
-            except subprocess.TimeoutExpired:
+            timed_out = not _exited(proc, limits.timeout)
+            if timed_out:
                 os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-                code, timed_out = -signal.SIGKILL, True
+            code = proc.wait()
         seconds = time.perf_counter() - started
         stdout, stderr = _read(out_path), _read(err_path)
         # bwrap passes on a killed child as 128 + the signal.

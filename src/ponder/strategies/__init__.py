@@ -1,6 +1,16 @@
 """Strategies: ways to spend more inference compute on one problem, named by spec strings."""
 
-from ponder.strategies import adaptive, best_of_n, execution, self_consistency, single, verify, vote, weighted
+from ponder.strategies import (
+    adaptive,
+    best_of_n,
+    execution,
+    program,
+    self_consistency,
+    single,
+    verify,
+    vote,
+    weighted,
+)
 from ponder.strategies.base import (
     REGISTRY,
     Bound,
@@ -34,6 +44,7 @@ __all__ = [
     "execution",
     "info_of",
     "load_plugins",
+    "program",
     "register",
     "samples_needed",
     "self_consistency",

@@ -16,14 +16,21 @@ from dataclasses import dataclass
 
 from ponder.types import Message, Problem
 
+REASON_FIRST = (
+    "Whatever the question says about the form of the reply, reason step by step first; "
+    "only then, at the end: {instruction}"
+)
+
 
 @dataclass(frozen=True)
 class Style:
-    """How to think: the system message's opening, and whether the reasoning-first reminder follows
-    the question."""
+    """How to think: the system message's opening, and whether a reminder follows the question
+    (`reminder`, with the problem's instruction in place of `{instruction}`: by default
+    `REASON_FIRST`; a program of thought's asks for the program first)."""
 
     system: str
     reason_first: bool = False
+    reminder: str = REASON_FIRST
 
     def __str__(self) -> str:
         return self.system
@@ -31,14 +38,10 @@ class Style:
 
 DIRECT = Style("Answer the question without explaining. Reply with the final answer only.")
 COT = Style("Solve the problem step by step, showing your reasoning.", reason_first=True)
-REASON_FIRST = (
-    "Whatever the question says about the form of the reply, reason step by step first; "
-    "only then, at the end: {instruction}"
-)
 
 
 def messages(style: Style, problem: Problem) -> list[Message]:
     question = problem.question
     if style.reason_first:
-        question = f"{question}\n\n{REASON_FIRST.format(instruction=problem.instruction)}"
+        question = f"{question}\n\n{style.reminder.format(instruction=problem.instruction)}"
     return [Message("system", f"{style.system} {problem.instruction}"), Message("user", question)]
