@@ -207,3 +207,45 @@ def test_the_verifier_on_the_real_model(smol_engine: object) -> None:
     assert len(result.candidates) == 3 and len(judged) >= len(answered)
     assert all(0.0 <= c.score <= 1.0 for c in answered if c.score is not None and math.isfinite(c.score))
     assert result.usage.calls == 1 + len(judged)
+
+
+def test_wbon_from_the_pool_breaks_ties_as_the_strategy_does() -> None:
+    # A, A (right, 0.5 each) against B (wrong, 1.0): a three-way tie of weight; the strategy takes the
+    # group that appears first, which is A in two orders of three.
+    labels, correct = np.array([[0, 0, 1]]), np.array([[True, True, False]])
+    view = PoolView(correct, labels, np.array([[0.5, 0.5, 1.0]]), labels >= 0, seed=0)
+    assert weighted_majority(view, [3], "verify").values[0, 0] == pytest.approx(2 / 3)
+    orders = [("A", "A", "B"), ("A", "B", "A"), ("B", "A", "A")]
+    picks = [weighted_vote(o, [0.5 if a == "A" else 1.0 for a in o])[0] for o in orders]
+    assert picks.count("A") / 3 == pytest.approx(2 / 3)
+    # every weight 0 (a judge that says no to all): the first to appear, in proportion to counts
+    zero = PoolView(correct, labels, np.zeros((1, 3)), labels >= 0, seed=0)
+    assert weighted_majority(zero, [3], "verify").values[0, 0] == pytest.approx(2 / 3)
+    # no logprobs on a problem: the vote, as the strategy falls back
+    blind = PoolView(correct, labels, np.full((1, 3), -np.inf), labels >= 0, seed=0)
+    assert weighted_majority(blind, [3], "logprob").values[0, 0] == pytest.approx(1.0)
+
+
+def test_a_judge_that_scores_nothing_falls_back_to_the_vote() -> None:
+    silent = Judge(lambda s: 0.5, logprobs=False)
+
+    async def mute(messages: Sequence[Message], params: SamplingParams, n: int) -> Generation:
+        silent.calls.append(params)
+        return Generation([Sample("<think>", completion_tokens=1)], 50, 0, 1, 0.1)
+
+    silent.generate = mute  # type: ignore[method-assign]
+    result = run("bon@4:scorer=verify", silent)
+    assert result.answer == "7" and result.scorer == "vote"
+    assert any("fell back to 'vote'" in n for n in result.notes)
+
+
+def test_a_limit_that_refuses_the_judge_keeps_the_vote_and_records_every_call() -> None:
+    judge = Judge(believes_five, delay=0.02)
+    backends = {"policy": ScriptedBackend(list(POLICY), model="policy"), "judge": judge}
+    with session(backends, roles={"policy": "policy", "judge": "judge"}) as s:
+        from ponder.limits import Limit
+
+        ctx = s.context(seed=1, limit=Limit.parse("calls=3"))
+        result = asyncio.run(build("bon@4:scorer=verify")(PROBLEM, ctx))
+    assert result.stopped and result.answer in {"5", "7"}
+    assert result.usage.calls == 3 == 1 + len(judge.calls)  # every call made is in the usage

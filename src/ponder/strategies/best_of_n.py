@@ -19,6 +19,8 @@ from ponder.types import Problem, Result
 def best_of_n(*, spec: str, n: int, scorer: str = "logprob", temperature: float | None = None) -> Strategy:
     async def run(problem: Problem, ctx: Context) -> Result:
         samples, answers = await draw(problem, ctx, n, temperature, logprobs=scorer == "logprob")
+        # where a limit refuses the scorer's calls, the vote of the samples drawn is the answer
+        ctx.keep(vote(answers)[0], [to_candidate(s, a, None) for s, a in zip(samples, answers, strict=True)])
         used, scores, notes = await score(scorer, problem, samples, answers, ctx)
         # A sample without an answer is chosen only when no sample has one.
         best = max(range(len(samples)), key=lambda i: (answers[i] is not None, scores[i], -i))

@@ -155,15 +155,22 @@ def majority(view: PoolView, ks: Sequence[int]) -> Estimate:
 
 
 def best_scored(view: PoolView, ks: Sequence[int]) -> Estimate:
-    """The exact expected correctness of the best-scored sample of a k-subset; where no sample has a
-    score (no logprobs), the vote, as best-of-n itself falls back at run time (`scorers.py`)."""
+    """The exact expected correctness of the best-scored sample of a k-subset; on a problem where no
+    answered sample has a score (no logprobs, a judge that said nothing usable), the vote, as
+    best-of-n itself falls back at run time (`scorers.score`)."""
     import numpy as np
 
     from ponder.lab import estimators as est
 
-    if not np.isfinite(view.scores).any():
+    unscored = ~(np.isfinite(view.scores) & view.valid).any(axis=1)
+    if unscored.all():
         return majority(view, ks)
-    return Estimate(est.best_of_k_curve(view.scores, view.correct, ks, valid=view.valid))
+    values = est.best_of_k_curve(view.scores, view.correct, ks, valid=view.valid)
+    if unscored.any():  # a problem whose answered samples have no score: the vote, per problem
+        voted = majority(view, ks)
+        values = np.where(unscored[:, None], voted.values, values)
+        return Estimate(values, {**voted.info, "voted_problems": int(unscored.sum())})
+    return Estimate(values)
 
 
 def coverage(view: PoolView, ks: Sequence[int]) -> Estimate:

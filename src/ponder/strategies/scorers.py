@@ -5,11 +5,14 @@
 - a scoring pass that calls a model (`verify`: the judge's P(yes)), registered in `pooling.py`'s
   `SCORE_PASSES`, which a study also runs over its pools.
 A sample scorer returns one score per sample, or None where it cannot score (no logprobs).
-`score` runs any of them and says which one it used.
+`score` runs any of them and says which one it used: where a scorer scores no answered sample (no
+logprobs; a judge that answers neither yes, no nor a grade), the vote, and a note says so. A study's
+pool estimators fall back the same way, per problem.
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
@@ -53,6 +56,9 @@ async def score(
     if name in SCORE_PASSES:
         candidates = [to_candidate(s, a, None) for s, a in zip(samples, answers, strict=True)]
         scored = await SCORE_PASSES[name].run(problem, candidates, ctx)
+        if any(a is not None for a in answers) and not any(math.isfinite(x) for x in scored.scores):
+            note = f"scorer '{name}' scored no candidate ({scored.method}): fell back to 'vote'"
+            return "vote", vote_scores(samples, answers), [*scored.notes, note]
         return f"{name} ({scored.method})", scored.scores, scored.notes
     scores = SCORERS[name](samples, answers)
     if scores is None:

@@ -2,10 +2,10 @@
 whether it is correct; the candidate's score is P(yes).
 
 P(yes) is read off the judge's first token: the probability mass of the yes-words among its likeliest
-alternatives (`top_logprobs`), over the mass of the yes- and no-words together, so the score is a
-probability in [0, 1] whatever else the judge might have said. Where the backend gives no logprobs,
-or the judge's first token is neither yes nor no, the judge is asked again for a 0-10 grade, parsed
-from its reply and divided by 10; the result's `method` says which way each pool was scored. A
+alternatives (`top_logprobs`, five of them), over the mass of the yes- and no-words together, so the
+score is a probability in [0, 1] whatever else the judge might have said. Where the backend gives no
+logprobs, or neither word is among those alternatives, the judge is asked again for a 0-10 grade,
+parsed from its reply and divided by 10; the result's `method` says which way each pool was scored. A
 candidate without an answer is not judged (it cannot win a selection that prefers answers) and
 scores −inf.
 
@@ -22,12 +22,13 @@ import math
 import re
 from collections.abc import Sequence
 
+from ponder.limits import LimitReached
 from ponder.strategies.base import Context
 from ponder.strategies.pooling import Scored, ScorePassInfo, register_score_pass
 from ponder.types import Candidate, Message, Problem, Sample
 
 JUDGE = "judge"
-TOP = 10  # alternatives read at the judge's first token
+TOP = 5  # alternatives read at the judge's first token (the most some servers allow)
 YES = frozenset({"yes", "y", "correct", "true", "right"})
 NO = frozenset({"no", "n", "incorrect", "false", "wrong"})
 BY_LOGPROBS = "P(yes) from the judge's first-token logprobs"
@@ -98,14 +99,27 @@ async def verify(problem: Problem, candidates: Sequence[Candidate], ctx: Context
     """Each answered candidate's P(yes) (or grade), its judge calls in flight together."""
     judge = ctx.child(role=JUDGE)
     todo = [i for i, c in enumerate(candidates) if c.answer is not None]
-    found = await asyncio.gather(*(_judge_one(problem, candidates[i], judge, i) for i in todo))
+    # Every judge call finishes (and is recorded) before the pass returns, even where the limit
+    # refused some: those candidates go unscored and the context says it was stopped.
+    found = await asyncio.gather(
+        *(_judge_one(problem, candidates[i], judge, i) for i in todo), return_exceptions=True
+    )
     scores = [float("-inf")] * len(candidates)
     methods = set()
-    for i, (score, method) in zip(todo, found, strict=True):
-        scores[i] = score
-        methods.add(method)
-    unscored = sum(1 for i in todo if scores[i] == float("-inf"))
+    refused: list[LimitReached] = []
+    for i, outcome in zip(todo, found, strict=True):
+        if isinstance(outcome, LimitReached):
+            refused.append(outcome)
+        elif isinstance(outcome, BaseException):
+            raise outcome
+        else:
+            scores[i], method = outcome
+            methods.add(method)
+    unscored = sum(1 for i in todo if scores[i] == float("-inf")) - len(refused)
     notes = [f"verify: {unscored} candidate(s) got neither yes/no nor a grade"] if unscored else []
+    if refused:
+        judge.stop(str(refused[0]))
+        notes.append(f"verify: the limit refused the judge on {len(refused)} candidate(s), left unscored")
     method = " and ".join(sorted(methods)) if methods else "no answered candidate to judge"
     return Scored(scores, method, notes=notes)
 

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from ponder.specs import Spec
 from ponder.strategies.base import Context, Key, Strategy, StrategyInfo, register
 from ponder.strategies.pooling import Estimate, Pooling, PoolView
-from ponder.strategies.sampling import TEMPERATURE, draw, to_candidate
+from ponder.strategies.sampling import TEMPERATURE, draw, to_candidate, vote
 from ponder.strategies.scorers import SCORER_NAMES, score
 from ponder.types import Problem, Result
 
@@ -56,6 +56,8 @@ def weighted_best_of_n(
 ) -> Strategy:
     async def run(problem: Problem, ctx: Context) -> Result:
         samples, answers = await draw(problem, ctx, n, temperature, logprobs=scorer == "logprob")
+        # where a limit refuses the scorer's calls, the vote of the samples drawn is the answer
+        ctx.keep(vote(answers)[0], [to_candidate(s, a, None) for s, a in zip(samples, answers, strict=True)])
         used, scores, notes = await score(scorer, problem, samples, answers, ctx)
         weights = [weight(used, x) for x in scores]
         winner, sums = weighted_vote(answers, weights)
@@ -74,19 +76,25 @@ def weighted_best_of_n(
 
 
 def weighted_majority(view: PoolView, ks: Sequence[int], scorer: str = "verify") -> Estimate:
-    """wbon@k: the expected correctness of the weighted vote over k-subsets of the pool.
+    """wbon@k: the expected correctness of the weighted vote over k-subsets of the pool, as the
+    strategy decides it.
 
     Exact (every k-subset enumerated) where C(n, k) ≤ EXACT_LIMIT, else the mean over DRAWS seeded
-    uniform k-subsets per problem, its Monte Carlo standard error in `info`. A subset's vote earns
-    c/t where t groups tie for the top weight and c of them are correct (as `majority` credits the
-    first-appearance tie-break of exchangeable samples); a subset with no weight earns 0.
+    uniform k-subsets per problem, its Monte Carlo standard error in `info`. Ties: the strategy
+    takes the tied group that appeared first; the samples are exchangeable, so a tied group comes
+    first with probability its count over the tied groups' counts, which is the credit each correct
+    tied group earns (all groups of a subset whose weights are all 0 tie). On a problem whose
+    answered samples have no score (no logprobs, no verdict), the weights are 1, as the strategy
+    falls back to the vote (`scorers.score`).
     """
     import numpy as np
 
     weights = np.vectorize(lambda x: weight(scorer, float(x)), otypes=[float])(view.scores)
-    weights = np.where(view.valid, weights, 0.0)
+    scored = (np.isfinite(view.scores) & view.valid).any(axis=1)
     if scorer.startswith("vote"):
-        weights = view.valid.astype(float)
+        scored[:] = False
+    weights = np.where(scored[:, None], weights, 1.0)
+    weights = np.where(view.valid, weights, 0.0)
     problems, n = view.labels.shape
     rng = np.random.default_rng(view.seed)
     values = np.zeros((problems, len(ks)))
@@ -111,10 +119,13 @@ def weighted_majority(view: PoolView, ks: Sequence[int], scorer: str = "verify")
             onehot[np.flatnonzero(labels >= 0), labels[labels >= 0]] = 1.0
             right = np.zeros(groups, dtype=bool)
             right[labels[view.correct[p] & (labels >= 0)]] = True
-            sums = (weights[p][:, None] * onehot)[subsets].sum(axis=1)  # (subsets, groups)
-            top = sums.max(axis=1, keepdims=True)
-            tied = (sums >= top - 1e-12) & (top > 0)
-            credit = (tied & right).sum(axis=1) / np.maximum(tied.sum(axis=1), 1)
+            counts = onehot[subsets].sum(axis=1)  # (subsets, groups)
+            sums = (weights[p][:, None] * onehot)[subsets].sum(axis=1)
+            present = counts > 0
+            top = np.where(present, sums, -np.inf).max(axis=1, keepdims=True)
+            tied = present & (sums >= top - 1e-12)
+            tied_counts = np.where(tied, counts, 0.0)
+            credit = (tied_counts * right).sum(axis=1) / np.maximum(tied_counts.sum(axis=1), 1.0)
             credits[p] = credit.mean()
             variances[p] = 0.0 if exact else credit.var(ddof=1) / len(credit)
         values[:, j] = credits

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ponder.answers import extract_answer
@@ -110,7 +111,9 @@ async def execute(work: Work, session: Session, config: StudyConfig) -> Record:
         # A scoring pass, as a strategy runs it on its own candidates: the pool's samples, scored
         # one by one by the pass's roles. Not a run: no limit.
         ctx = session.context(seed=seed, temperature=None, limit=None)
+        start = time.perf_counter()
         scored = await SCORE_PASSES[work.scorer].run(problem, work.candidates, ctx)
+        elapsed = time.perf_counter() - start
         groups = scored.groups or [None] * len(work.candidates)
         # One entry per candidate: its score, its group (as `answer`) and the method (as `thoughts`),
         # stored as the request's scores (`StudyStore.save`), never as samples.
@@ -118,7 +121,9 @@ async def execute(work: Work, session: Session, config: StudyConfig) -> Record:
             Drawn("", scored.method, group, score, 0, "stop")
             for score, group in zip(scored.scores, groups, strict=True)
         )
-        usage, answer, run = ctx.ledger.total(), None, False
+        # The pass's calls overlap (a judge's prompts in flight together, programs on every core):
+        # its seconds are the time it took, not the sum of its calls' latencies under that load.
+        usage, answer, run = replace(ctx.ledger.total(), wall_seconds=elapsed), None, False
     elif work.spec is None:
         # A pool is not a run: a limit caps each run of a strategy, never the pool its budgets
         # share; --temperature is the pool's.

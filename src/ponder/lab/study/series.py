@@ -87,10 +87,12 @@ class Charge3:
     completion: np.ndarray
 
 
-def _share(key: str, request: dict[str, Any], fixed: list[dict[str, Any]]) -> float:
-    """The part of a request's recorded figure made by its once-per-problem calls. Each figure is
-    split by its own record: a sandbox run has seconds and dollars, and no FLOPs."""
-    return sum(c[key] for c in fixed) / request[key] if request[key] > 0 else 0.0
+def _share(key: str, calls: list[dict[str, Any]], fixed: list[dict[str, Any]]) -> float:
+    """The part of a request's recorded figure made by its once-per-problem calls, as a share of all
+    its calls' (a score request's own seconds are its elapsed time, less than its overlapping calls'
+    sum). Each figure is split by its own record: a sandbox run has seconds and dollars, no FLOPs."""
+    total = sum(c[key] for c in calls)
+    return sum(c[key] for c in fixed) / total if total > 0 else 0.0
 
 
 def load_score_pass(
@@ -127,9 +129,9 @@ def load_score_pass(
         mine = calls.get(r["id"], [])
         total = charge(r, mine, rate, hosted)
         fixed = [c for c in mine if c["role"] in once]
-        whole.flops[i] = _share("flops", r, fixed) * total.flops
-        whole.seconds[i] = _share("wall_seconds", r, fixed) * total.seconds
-        whole.cost[i] = _share("cost_usd", r, fixed) * total.cost
+        whole.flops[i] = _share("flops", mine, fixed) * total.flops
+        whole.seconds[i] = _share("wall_seconds", mine, fixed) * total.seconds
+        whole.cost[i] = _share("cost_usd", mine, fixed) * total.cost
         whole.completion[i] = sum(c["completion_tokens"] for c in fixed)
         each.flops[i] = (total.flops - whole.flops[i]) / max(n, 1)
         each.seconds[i] = (total.seconds - whole.seconds[i]) / max(n, 1)
