@@ -38,6 +38,7 @@ def ctx(backend: ScriptedBackend, seed: int = 7) -> Context:
 
 def test_posterior_is_the_beta_tail() -> None:
     from scipy import special  # the dev extra pins it: the reference is independent of ours
+
     for a, b in itertools.product(range(12), range(12)):
         assert posterior(a, b) == pytest.approx(1 - special.betainc(a + 1, b + 1, 0.5), abs=1e-12)
 
