@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ponder.specs import Spec
 from ponder.strategies.base import Context, Key, Strategy, StrategyInfo, register
-from ponder.strategies.pooling import Pooling, best_scored, majority
+from ponder.strategies.pooling import Pooling, best_scored, majority, scored_by
 from ponder.strategies.sampling import TEMPERATURE, draw, to_candidate, vote
 from ponder.strategies.scorers import SCORER_NAMES, score
 from ponder.types import Problem, Result
@@ -40,11 +40,7 @@ def best_of_n(*, spec: str, n: int, scorer: str = "logprob", temperature: float 
 
 def _pooling(spec: Spec) -> Pooling:
     scorer = spec.params.get("scorer", "logprob")
-    if scorer == "logprob":
-        return Pooling(best_scored, logprobs=True)
-    if scorer == "vote":
-        return Pooling(majority)
-    return Pooling(best_scored, scorer=scorer)
+    return scored_by(scorer, majority if scorer == "vote" else best_scored)
 
 
 register(

@@ -180,5 +180,15 @@ def coverage(view: PoolView, ks: Sequence[int]) -> Estimate:
     return Estimate(est.pass_at_k_curve(view.correct, ks))
 
 
+def scored_by(scorer: str, estimate: Estimator) -> Pooling:
+    """How a strategy with a `scorer` key reads the pool: `logprob` from the pool's own logprobs,
+    `vote` from its answers alone, any other from that scoring pass over it."""
+    if scorer == "logprob":
+        return Pooling(estimate, logprobs=True)
+    if scorer == "vote":
+        return Pooling(estimate)
+    return Pooling(estimate, scorer=scorer)
+
+
 # Estimators of a pool that are not strategies: named in a study's strategies like one.
 POOL_ESTIMATORS: dict[str, Pooling] = {"coverage": Pooling(coverage, selection=False)}

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from ponder.specs import Spec
 from ponder.strategies.base import Context, Key, Strategy, StrategyInfo, register
-from ponder.strategies.pooling import Estimate, Pooling, PoolView
+from ponder.strategies.pooling import Estimate, Pooling, PoolView, scored_by
 from ponder.strategies.sampling import TEMPERATURE, draw, to_candidate, vote
 from ponder.strategies.scorers import SCORER_NAMES, score
 from ponder.types import Problem, Result
@@ -140,11 +140,7 @@ def _pooling(spec: Spec) -> Pooling:
     def estimate(view: PoolView, ks: Sequence[int]) -> Estimate:
         return weighted_majority(view, ks, scorer)
 
-    if scorer == "logprob":
-        return Pooling(estimate, logprobs=True)
-    if scorer == "vote":
-        return Pooling(estimate)
-    return Pooling(estimate, scorer=scorer)
+    return scored_by(scorer, estimate)
 
 
 register(
