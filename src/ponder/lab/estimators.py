@@ -304,6 +304,23 @@ def _monte_carlo(
     return means, variance
 
 
+def _check_votes(
+    labels: npt.ArrayLike, correct: npt.ArrayLike, draws: int
+) -> tuple[npt.NDArray[np.int64], BoolArray]:
+    """A vote's inputs, checked: answer ids (problems, n), −1 for none; their flags; draws ≥ 2."""
+    votes = np.asarray(labels)
+    flags = np.asarray(correct)
+    if votes.ndim != 2 or votes.shape[1] == 0 or not np.issubdtype(votes.dtype, np.integer):
+        raise ValueError("labels must be an integer array of shape (problems, n) with n ≥ 1")
+    if flags.shape != votes.shape or flags.dtype != np.bool_:
+        raise ValueError("correct must be a bool array of the same shape as labels, (problems, n)")
+    if (votes < -1).any():
+        raise ValueError("answer ids must be ≥ 0, or -1 for no answer")
+    if draws < 2:
+        raise ValueError("draws must be at least 2 (the error estimate needs a variance)")
+    return votes, flags
+
+
 def majority_curve(
     labels: npt.ArrayLike,
     correct: npt.ArrayLike,
@@ -324,16 +341,7 @@ def majority_curve(
     each draw takes the subset's answer-group counts from a multivariate hypergeometric over the
     groups, the unanswered samples being one more group that does not vote.
     """
-    votes = np.asarray(labels)
-    flags = np.asarray(correct)
-    if votes.ndim != 2 or votes.shape[1] == 0 or not np.issubdtype(votes.dtype, np.integer):
-        raise ValueError("labels must be an integer array of shape (problems, n) with n ≥ 1")
-    if flags.shape != votes.shape or flags.dtype != np.bool_:
-        raise ValueError("correct must be a bool array of the same shape as labels, (problems, n)")
-    if (votes < -1).any():
-        raise ValueError("answer ids must be ≥ 0, or -1 for no answer")
-    if draws < 2:
-        raise ValueError("draws must be at least 2 (the error estimate needs a variance)")
+    votes, flags = _check_votes(labels, correct, draws)
     problems, n = votes.shape
     budgets = _check_budgets(ks, n)
     groups = _group(votes.astype(np.int64), flags)
@@ -446,16 +454,7 @@ def adaptive_curve(
     `majority_curve`); a problem whose samples all give one answer stops at the first checkpoint
     c < k where `settled[c, 0]`, else at k, in every order: its estimate is exact.
     """
-    votes = np.asarray(labels)
-    flags = np.asarray(correct)
-    if votes.ndim != 2 or votes.shape[1] == 0 or not np.issubdtype(votes.dtype, np.integer):
-        raise ValueError("labels must be an integer array of shape (problems, n) with n ≥ 1")
-    if flags.shape != votes.shape or flags.dtype != np.bool_:
-        raise ValueError("correct must be a bool array of the same shape as labels, (problems, n)")
-    if (votes < -1).any():
-        raise ValueError("answer ids must be ≥ 0, or -1 for no answer")
-    if draws < 2:
-        raise ValueError("draws must be at least 2 (the error estimate needs a variance)")
+    votes, flags = _check_votes(labels, correct, draws)
     problems, n = votes.shape
     budgets = _check_budgets(ks, n)
     table = np.asarray(settled, dtype=bool)
