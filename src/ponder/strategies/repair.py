@@ -1,0 +1,1 @@
+"""repair: being built (issue 13)."""

@@ -1,0 +1,1 @@
+"""revise: being built (issue 13)."""

@@ -1,0 +1,1 @@
+"""think: being built (issue 13)."""
