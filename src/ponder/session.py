@@ -24,7 +24,7 @@ from ponder.errors import PonderError
 from ponder.ledger import TOOL, Ledger
 from ponder.limits import Limit
 from ponder.models import prices
-from ponder.models.resolve import ModelRef
+from ponder.models.resolve import PRM_PREFIX, ModelRef
 from ponder.models.resolve import parse as parse_model
 from ponder.strategies.base import POLICY, SEED_MODULUS, Bound, Context
 from ponder.types import SamplingParams
@@ -125,6 +125,11 @@ class Session:
         roles = {POLICY: roles} if isinstance(roles, str) else dict(roles)
         if POLICY not in roles:
             raise PonderError("no policy model: name the model that answers (--model)")
+        if roles[POLICY].startswith(PRM_PREFIX):
+            raise PonderError(
+                f"--model {roles[POLICY]}: a process reward model only scores steps; "
+                "the policy must be a language model"
+            )
         table = prices.load()
         if opener is None:  # every reference resolved before any engine loads
             resolved = {m: parse_model(m, quiet=quiet) for m in dict.fromkeys(roles.values())}

@@ -27,6 +27,10 @@ class BackendOptions:
 def open_backend(model: ModelRef, options: BackendOptions | None = None, *, slots: int = 1) -> Backend:
     """A backend for `model`, with engine slots sized for `slots` samples at once (at most 16)."""
     o = options or BackendOptions()
+    if model.kind == "prm":
+        from ponder.backends.prm import PRMBackend
+
+        return PRMBackend(model.name)
     if model.kind == "openai":
         from ponder.backends.openai_compat import OpenAIBackend
 

@@ -1,4 +1,5 @@
-"""Model references: a catalog name, a path to a `.gguf` file, or `openai:NAME`.
+"""Model references: a catalog name, a path to a `.gguf` file, `openai:NAME`, or `prm:URL` (a process
+reward model served over HTTP, which only scores steps: `ponder.backends.prm`).
 
 Resolving a reference never loads the model; it says which backend serves it, where its weights are,
 and how many parameters its FLOPs count. A catalog model that is not present is pulled here.
@@ -15,13 +16,14 @@ from ponder.models import catalog
 from ponder.models.gguf import read_gguf
 
 OPENAI_PREFIX = "openai:"
+PRM_PREFIX = "prm:"
 
 
 @dataclass(frozen=True)
 class ModelRef:
     ref: str  # what the user wrote
-    kind: Literal["embedded", "openai"]
-    name: str  # catalog name, file stem, or the server's model name
+    kind: Literal["embedded", "openai", "prm"]
+    name: str  # catalog name, file stem, the server's model name, or a PRM's URL
     path: Path | None  # the GGUF file, for embedded models
     compute_parameters: int | None  # None when unknown (a hosted model not in the catalog)
     chat: bool = True
@@ -37,6 +39,13 @@ def parse(ref: str, *, pull: bool = True, quiet: bool = False) -> ModelRef:
         known = catalog.CATALOG.get(name)
         params = known.compute_parameters if known else None
         return ModelRef(ref, "openai", name, None, params)
+    if ref.startswith(PRM_PREFIX):
+        url = ref[len(PRM_PREFIX) :]
+        if not url.startswith(("http://", "https://")):
+            raise PonderError(
+                "prm: needs the scoring endpoint's URL, for example prm:http://127.0.0.1:8000/score"
+            )
+        return ModelRef(ref, "prm", url, None, None)
     if ref.endswith(".gguf") or "/" in ref:
         path = Path(ref).expanduser()
         if not path.is_file():

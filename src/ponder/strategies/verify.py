@@ -74,10 +74,14 @@ def _messages(system: str, ask: str, problem: Problem, candidate: Candidate) -> 
     ]
 
 
-async def _judge_one(problem: Problem, candidate: Candidate, ctx: Context, index: int) -> tuple[float, str]:
+async def ask_judge(
+    ctx: Context, yes_no: Sequence[Message], graded: Sequence[Message], index: int
+) -> tuple[float, str]:
+    """The judge's P(yes) to the `yes_no` prompt, else its 0-10 grade to the `graded` prompt over 10,
+    else −inf; and which way it was found. Shared by `verify` and the step judge of a search."""
     if ctx.bound().backend.capabilities.logprobs:
         (sample,) = await ctx.generate(
-            _messages(SYSTEM, ASK, problem, candidate),
+            yes_no,
             1,
             temperature=0.0,
             max_tokens=1,
@@ -87,12 +91,14 @@ async def _judge_one(problem: Problem, candidate: Candidate, ctx: Context, index
         score = p_yes(sample)
         if score is not None:
             return score, BY_LOGPROBS
-    (reply,) = await ctx.generate(
-        _messages(GRADE_SYSTEM, GRADE_ASK, problem, candidate), 1, temperature=0.0, max_tokens=4,
-        seed_offset=index,
-    )  # fmt: skip
-    graded = grade(reply.text)
-    return (graded, BY_GRADE) if graded is not None else (float("-inf"), BY_GRADE)
+    (reply,) = await ctx.generate(graded, 1, temperature=0.0, max_tokens=4, seed_offset=index)
+    found = grade(reply.text)
+    return (found, BY_GRADE) if found is not None else (float("-inf"), BY_GRADE)
+
+
+async def _judge_one(problem: Problem, candidate: Candidate, ctx: Context, index: int) -> tuple[float, str]:
+    yes_no = _messages(SYSTEM, ASK, problem, candidate)
+    return await ask_judge(ctx, yes_no, _messages(GRADE_SYSTEM, GRADE_ASK, problem, candidate), index)
 
 
 async def verify(problem: Problem, candidates: Sequence[Candidate], ctx: Context) -> Scored:
