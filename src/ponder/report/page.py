@@ -14,6 +14,9 @@ from typing import Any
 
 from ponder.lab.study.store import StudyStore
 from ponder.lab.study.summary import Bin, Headline, Row, Summary
+from ponder.report import matched
+from ponder.report.html import pct as _pct
+from ponder.report.html import table as _table
 from ponder.report.svg import PALETTE, Dot, Line, plot
 
 REPORT = "report.html"
@@ -22,6 +25,12 @@ AXES: tuple[tuple[str, Callable[[Row], float], str], ...] = (
     ("flops", lambda r: r.mean_flops, "FLOPs per problem"),
     ("seconds", lambda r: r.mean_seconds, "seconds per problem"),
     ("dollars", lambda r: r.mean_cost_usd, "dollars per problem"),
+)
+# Drawn only where some point thought (a think@T ladder): the rows that spent thinking tokens.
+THINKING: tuple[str, Callable[[Row], float], str] = (
+    "thinking",
+    lambda r: r.mean_thinking_tokens or 0.0,
+    "thinking tokens per problem",
 )
 CSS = """
 :root { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; color: #0f172a; background: #f8fafc; }
@@ -76,10 +85,6 @@ document.querySelectorAll('.filters button').forEach(function (button) {
 """
 
 
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f}%"
-
-
 def _colours(rows: Sequence[Row]) -> dict[tuple[str, str], str]:
     """One colour per (model, strategy), the same in every plot."""
     keys = list(dict.fromkeys((r.model, r.strategy) for r in rows))
@@ -110,8 +115,9 @@ def _lines_by_strategy(rows: Sequence[Row], axis: Callable[[Row], float]) -> lis
 def charts(summary: Summary) -> str:
     rows = summary.rows
     figures = []
-    for plot_id, axis, label in AXES:
-        lines = _lines_by_strategy(rows, axis)
+    thought = tuple(r for r in rows if r.mean_thinking_tokens)
+    for plot_id, axis, label in (*AXES, *((THINKING,) if thought else ())):
+        lines = _lines_by_strategy(thought if plot_id == "thinking" else rows, axis)
         if plot_id == "flops" and summary.frontier:
             front = [Dot(max(f.mean_flops, 1e-12), f.accuracy) for f in summary.frontier]
             lines.append(
@@ -153,22 +159,6 @@ def charts(summary: Summary) -> str:
     return '<div class="charts">' + "".join(figures) + "</div>"
 
 
-def _table(head: list[str], body: list[list[str]], classes: list[list[str]] | None = None) -> str:
-    rows = []
-    for i, cells in enumerate(body):
-        cls = classes[i] if classes else [""] * len(cells)
-        rows.append(
-            "<tr>" + "".join(f'<td class="{c}">{v}</td>' for v, c in zip(cells, cls, strict=True)) + "</tr>"
-        )
-    return (
-        "<table><thead><tr>"
-        + "".join(f"<th>{escape(h)}</th>" for h in head)
-        + "</tr></thead><tbody>"
-        + "".join(rows)
-        + "</tbody></table>"
-    )
-
-
 def _mark(r: Row, key: str, text: str) -> str:
     """A figure derived rather than recorded carries a `*`."""
     return f"{text}*" if key in r.derived else text
@@ -188,8 +178,12 @@ def results_table(summary: Summary) -> str:
         for r in summary.rows
     ]  # fmt: skip
     drawn = any(r.mean_samples is not None for r in summary.rows)  # a strategy that stops early
-    if drawn:
-        for cells, r in zip(body, summary.rows, strict=True):
+    thought = any(r.mean_thinking_tokens for r in summary.rows)  # a model that thinks (think@T)
+    for cells, r in zip(body, summary.rows, strict=True):
+        if thought:
+            mean = r.mean_thinking_tokens
+            cells.insert(7, "" if mean is None else _mark(r, "mean_thinking_tokens", f"{mean:.0f}"))
+        if drawn:
             mean = r.mean_samples
             cells.insert(3, "" if mean is None else _mark(r, "mean_samples", f"{mean:.1f}"))
     head = [
@@ -206,6 +200,8 @@ def results_table(summary: Summary) -> str:
         "$",
         "truncated",
     ]
+    if thought:
+        head.insert(7, "thinking tokens")
     if drawn:
         head.insert(3, "samples drawn")
     methods = sorted({r.seconds_method for r in summary.rows})
@@ -445,6 +441,7 @@ frontier (Pareto over accuracy and mean FLOPs).</p>
 {_law_note(summary)}
 <h2>All points</h2>{results_table(summary)}
 {_notes(summary)}
+{matched.section(summary)}
 <h2>By difficulty</h2>
 {difficulty(summary)}
 <h2>Truncation</h2>{truncation(summary)}

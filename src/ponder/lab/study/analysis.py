@@ -8,7 +8,8 @@ For each model, strategy and budget, one value per problem, then an interval ove
 - `cot`, `direct`: the recorded run.
 The series and their charged compute come from `series.py`; this module turns them into the typed
 summary (`summary.py`): rows, the frontier, the coverage law, difficulty bins, the headline and the
-named comparisons. It decides numbers only; `findings.py` puts them into sentences. Every row names
+named comparisons, and each strategy read at the compute of each point run as written
+(`matched.py`). It decides numbers only; `findings.py` puts them into sentences. Every row names
 its derived figures (`derived`) and its `seconds_method`.
 
 Everything here is a function of the store: the same store gives the same summary.
@@ -25,6 +26,7 @@ from ponder.lab import intervals, stats
 from ponder.lab.study import findings
 from ponder.lab.study.charges import prompt_rate
 from ponder.lab.study.config import StudyConfig, compare_points, pooling
+from ponder.lab.study.matched import matched
 from ponder.lab.study.series import (
     Pool,
     ScorePass,
@@ -61,6 +63,7 @@ def row(series: Series) -> Row:
         coverage = float(series.coverage.mean())
         gap = coverage - ci.estimate if series.selection else 0.0
     samples = series.extra.get("mean_samples")  # a strategy that stops early: derived by replay
+    thinking = float(series.thinking.mean()) if series.thinking is not None else None
     return Row(
         model=series.model,
         strategy=series.strategy,
@@ -70,6 +73,7 @@ def row(series: Series) -> Row:
         ci_high=ci.high,
         ci_method=ci.method,
         mean_completion_tokens=float(series.tokens.mean()),
+        mean_thinking_tokens=thinking,
         mean_flops=float(series.flops.mean()),
         mean_seconds=float(series.seconds.mean()),
         mean_cost_usd=float(series.cost.mean()),
@@ -158,6 +162,7 @@ def analyse(config: StudyConfig, store: StudyStore, provenance: Provenance) -> S
         difficulty=_difficulty(pools, selection),
         headline=_headline(selection),
         comparisons=tuple(_compare(series, pair) for pair in config.compare),
+        matched=tuple(matched(series)),
         estimators={name: Estimator.from_dict(info) for name, info in estimators.items()},
         notes=tuple(notes),
     )

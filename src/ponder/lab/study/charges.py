@@ -36,6 +36,7 @@ class Charge:
     """One request: recorded figures and the charged ones derived from them."""
 
     completion_tokens: float
+    thinking_tokens: float  # the part of completion_tokens spent in thinking blocks, as recorded
     prompt_tokens: float  # the first call's prompt: what one independent request reads
     cached_first: float  # the first call's cached prompt tokens: charged as processed
     flops: float
@@ -90,6 +91,7 @@ def charge(
         cost = seconds * per_second
     return Charge(
         completion_tokens=float(r["completion_tokens"]),
+        thinking_tokens=float(r["thinking_tokens"]),
         prompt_tokens=prompt_first,
         cached_first=cached_first,
         flops=r["flops"] + per_token * cached_first,

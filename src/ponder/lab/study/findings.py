@@ -7,8 +7,11 @@ sentence. The sentences are stored in the summary as written (they are part of i
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ponder.lab.intervals import Interval
-from ponder.lab.study.summary import Point
+from ponder.lab.study.series import spec_at
+from ponder.lab.study.summary import Point, Reading
 
 
 def point_name(p: Point) -> str:
@@ -44,6 +47,45 @@ def comparison_sentence(a: Point, b: Point, diff: Interval) -> str:
         f"{point_name(a)} minus {point_name(b)}: "
         f"{100 * diff.estimate:+.1f} points (95% CI {100 * diff.low:+.1f} to {100 * diff.high:+.1f})."
     )
+
+
+def _pts(x: float) -> str:
+    return f"{100 * x:+.1f}"
+
+
+def matched_sentence(
+    model: str, axis: str, target: str, at: float, readings: Sequence[Reading], not_read: Sequence[str]
+) -> str:
+    """ "On m, at revise@1's 610 mean completion tokens: revise@1 scores 20.0% (95% CI …); sc reads
+    23.1% (interpolated on log tokens between sc@2 and sc@4, 95% CI …), revise@1 minus sc −3.1
+    points (paired 95% CI …)." The target's own reading first, then each curve read there."""
+    where = f"{at:.0f} mean completion tokens" if axis == "tokens" else f"{at:.3g} mean FLOPs"
+    own, *rest = readings
+    parts = [
+        f"On {model}, at {target}'s {where}: {target} scores {100 * own.accuracy:.1f}% "
+        f"(95% CI {100 * own.ci_low:.1f}% to {100 * own.ci_high:.1f}%)"
+    ]
+    for r in rest:
+        a, b = (spec_at(r.strategy, k) for k in r.budgets)
+        how = (
+            f"at {a}"
+            if a == b
+            else f"interpolated on log {'tokens' if axis == 'tokens' else 'FLOPs'} between {a} and {b}"
+        )
+        said = (
+            f"{r.strategy} reads {100 * r.accuracy:.1f}% ({how}, 95% CI {100 * r.ci_low:.1f}% to "
+            f"{100 * r.ci_high:.1f}%)"
+        )
+        if r.difference is not None and r.diff_low is not None and r.diff_high is not None:
+            said += (
+                f", {target} minus {r.strategy} {_pts(r.difference)} points (paired 95% CI "
+                f"{_pts(r.diff_low)} to {_pts(r.diff_high)})"
+            )
+        parts.append(said)
+    sentence = "; ".join(parts) + "."
+    if not_read:
+        sentence += f" Not read ({where} lie outside their range; never extrapolated): {', '.join(not_read)}."
+    return sentence
 
 
 def model_notes(model: str, *, calls_stored: bool, prompt_rate: float, priced: bool) -> list[str]:

@@ -7,6 +7,11 @@ the strategy would cost run alone on a fresh problem (`charges.py`). At a pool b
 the engine's batching curve measured on the study's own prompts (`timing:k` requests), or are
 measured for real where every problem was timed, or, without timing requests, prorated by token
 share. Each series names its derived figures and its seconds method.
+
+Thinking tokens (a part of completion tokens) are kept apart, summed per problem as tokens are: a
+run's are its requests' recorded ones; a pool budget k's are k times the pool's mean per sample
+(derived, as its tokens are). A scoring pass's are split between its whole part and its per-sample
+part in proportion to its completion tokens (its calls record no thinking of their own).
 """
 
 from __future__ import annotations
@@ -16,18 +21,26 @@ from typing import Any
 
 import numpy as np
 
+from ponder.errors import PonderError
 from ponder.lab import estimators as est
 from ponder.lab.study.charges import Charge, charge
 from ponder.lab.study.config import StudyConfig, pooling
 from ponder.lab.study.store import StudyStore
 from ponder.models import prices
-from ponder.specs import Spec
+from ponder.specs import Spec, parse_spec
 from ponder.strategies.base import info_of
 from ponder.strategies.pooling import SCORE_PASSES, PoolView, score_kind
 
 Hosted = tuple[prices.PriceTable, str] | None  # a hosted model's price table and server name
 MEASURED = "measured: each budget requested for real on every problem"
 PRORATED = "prorated from the pool by token share (estimate; no timing requests)"
+POOL_DERIVED = (
+    "mean_completion_tokens",
+    "mean_thinking_tokens",
+    "mean_flops",
+    "mean_seconds",
+    "mean_cost_usd",
+)
 RUN_SECONDS = "recorded, plus the cached prompt at the engine's prompt rate (derived)"
 
 
@@ -46,6 +59,8 @@ class Series:
     truncated: np.ndarray
     cached: np.ndarray  # recorded cache hits of the independent requests behind the point
     saved_flops: np.ndarray  # what the cache saved while measuring: charged − recorded FLOPs
+    thinking: np.ndarray | None = None  # per problem, the part of `tokens` spent thinking
+    pooled: bool = False  # derived from a pool at budget k; False: the strategy ran as written
     seconds_method: str = RUN_SECONDS
     derived: tuple[str, ...] = ("mean_flops", "mean_seconds", "mean_cost_usd")
     coverage: np.ndarray | None = None
@@ -85,6 +100,7 @@ class Charge3:
     seconds: np.ndarray
     cost: np.ndarray
     completion: np.ndarray
+    thinking: np.ndarray
 
 
 def _share(key: str, calls: list[dict[str, Any]], fixed: list[dict[str, Any]]) -> float:
@@ -115,8 +131,8 @@ def load_score_pass(
     grouped = False
     methods: set[str] = set()
     once = set(SCORE_PASSES[scorer].per_problem_roles) if scorer in SCORE_PASSES else set()
-    whole = Charge3(np.zeros(P), np.zeros(P), np.zeros(P), np.zeros(P))
-    each = Charge3(np.zeros(P), np.zeros(P), np.zeros(P), np.zeros(P))
+    whole = Charge3(np.zeros(P), np.zeros(P), np.zeros(P), np.zeros(P), np.zeros(P))
+    each = Charge3(np.zeros(P), np.zeros(P), np.zeros(P), np.zeros(P), np.zeros(P))
     for i, (r, samples) in enumerate(zip(rows, stored, strict=True)):
         ids_of: dict[str, int] = {}
         for j, x in enumerate(samples):
@@ -133,10 +149,13 @@ def load_score_pass(
         whole.seconds[i] = _share("wall_seconds", mine, fixed) * total.seconds
         whole.cost[i] = _share("cost_usd", mine, fixed) * total.cost
         whole.completion[i] = sum(c["completion_tokens"] for c in fixed)
+        part = whole.completion[i] / total.completion_tokens if total.completion_tokens > 0 else 0.0
+        whole.thinking[i] = part * total.thinking_tokens
         each.flops[i] = (total.flops - whole.flops[i]) / max(n, 1)
         each.seconds[i] = (total.seconds - whole.seconds[i]) / max(n, 1)
         each.cost[i] = (total.cost - whole.cost[i]) / max(n, 1)
         each.completion[i] = (total.completion_tokens - whole.completion[i]) / max(n, 1)
+        each.thinking[i] = (total.thinking_tokens - whole.thinking[i]) / max(n, 1)
     return ScorePass(scorer, scores, labels if grouped else None, sorted(methods), whole, each)
 
 
@@ -149,6 +168,17 @@ def run_spec(spec: Spec) -> Spec:
 def spec_name(spec: Spec) -> str:
     """A strategy without its budget: `bon:scorer=vote`."""
     return str(spec.at(None))
+
+
+def spec_at(strategy: str, budget: int) -> str:
+    """A point's spec as written: `sc` at 4 → `sc@4`, `vote(revise@1)` at 4 → `vote@4(revise@1)`,
+    `cot` (no budget) → `cot`."""
+    spec = parse_spec(strategy)
+    try:
+        counted = info_of(spec).budget
+    except PonderError:  # a pool estimator (`coverage`) or a plugin not loaded here
+        counted = True
+    return str(spec.at(budget)) if counted else str(spec)
 
 
 def load_pool(
@@ -282,6 +312,7 @@ def pool_series(
         info["scoring"] = {"pass": scored.name, "methods": scored.methods}
     coverage = est.pass_at_k_curve(pool.correct, ks)
     mean_completion = pool.completion.mean(axis=1)
+    mean_thinking = np.array([c.thinking_tokens / n for c in pool.charges])  # per sample, recorded
     prompt = np.array([c.prompt_tokens for c in pool.charges])
     per_token = np.array([c.per_token_flops for c in pool.charges])
     cached = np.array([c.cached_first for c in pool.charges])
@@ -301,9 +332,11 @@ def pool_series(
         else:  # local: dollars follow the time on the cores
             cost = seconds * np.array([c.cost_per_second for c in pool.charges])
         tokens = drawn * mean_completion
+        thinking = drawn * mean_thinking
         flops = per_token * (prompt + drawn * mean_completion)
         if scored is not None:  # the scoring pass: its whole part, and k samples' worth
             tokens = tokens + scored.whole.completion + drawn * scored.per_sample.completion
+            thinking = thinking + scored.whole.thinking + drawn * scored.per_sample.thinking
             flops = flops + scored.whole.flops + drawn * scored.per_sample.flops
             seconds = seconds + scored.whole.seconds + drawn * scored.per_sample.seconds
             cost = cost + scored.whole.cost + drawn * scored.per_sample.cost
@@ -321,8 +354,10 @@ def pool_series(
                 truncated=pool.truncated,
                 cached=cached,
                 saved_flops=per_token * cached,
+                thinking=thinking,
+                pooled=True,
                 seconds_method=method,
-                derived=("mean_completion_tokens", "mean_flops", "mean_seconds", "mean_cost_usd"),
+                derived=POOL_DERIVED,
                 coverage=coverage[:, j],
                 selection=how.selection,
                 extra={"mean_samples": float(drawn.mean())} if estimate.samples is not None else {},
@@ -366,6 +401,7 @@ def run_series(
                 truncated=truncated,
                 cached=np.array([c.cached_first for c in charges]),
                 saved_flops=np.array([c.flops - c.flops_recorded for c in charges]),
+                thinking=np.array([c.thinking_tokens for c in charges]),
             )
         )
     return out

@@ -10,7 +10,9 @@ file ponder wrote before them, plus `"schema"`. Two things are not stored as wri
   exists once; its `max_abs_residual` and `holdout_error` are written from its fields and
   recomputed, not read, when the file is loaded.
 
-Schemas: 1 is every summary.json written before the file named its schema; 2 adds `"schema"`.
+Schemas: 1 is every summary.json written before the file named its schema; 2 adds `"schema"`; 3
+adds each row's `mean_thinking_tokens` (null in a file upgraded from 2: not recorded there) and
+`matched` (the strategies read off their curves at matched compute, `matched.py`).
 Loading upgrades an older file step by step through `_UPGRADES` (append-only: a new schema adds one
 function) and refuses a newer one with a line that says what to do. Loading keeps numbers as
 stored (an integer stays an integer), so load → to_json gives back the file.
@@ -27,7 +29,7 @@ from typing import Any
 from ponder.errors import PonderError
 from ponder.lab.stats import CoverageLaw
 
-SCHEMA = 2
+SCHEMA = 3
 REWRITE = "rewrite it with this ponder: `ponder study --resume` with the study's settings"
 Json = dict[str, Any]
 
@@ -68,6 +70,9 @@ class Row(_Record):
     ci_high: float
     ci_method: str
     mean_completion_tokens: float
+    # The part of mean_completion_tokens spent thinking (a think@T ladder plots against it); None
+    # in a summary upgraded from schema 2, which did not record it.
+    mean_thinking_tokens: float | None
     mean_flops: float
     mean_seconds: float
     mean_cost_usd: float
@@ -94,7 +99,8 @@ class Row(_Record):
         return cls(
             model=d["model"], strategy=d["strategy"], budget=d["budget"], accuracy=d["accuracy"],
             ci_low=d["ci_low"], ci_high=d["ci_high"], ci_method=d["ci_method"],
-            mean_completion_tokens=d["mean_completion_tokens"], mean_flops=d["mean_flops"],
+            mean_completion_tokens=d["mean_completion_tokens"],
+            mean_thinking_tokens=d["mean_thinking_tokens"], mean_flops=d["mean_flops"],
             mean_seconds=d["mean_seconds"], mean_cost_usd=d["mean_cost_usd"],
             mean_cached_prompt_tokens=d["mean_cached_prompt_tokens"],
             mean_cache_saved_flops=d["mean_cache_saved_flops"], seconds_method=d["seconds_method"],
@@ -164,6 +170,64 @@ class Comparison(_Record):
             pair=d["pair"], a=Point.from_dict(d["a"]), b=Point.from_dict(d["b"]),
             difference=d["difference"], ci_low=d["ci_low"], ci_high=d["ci_high"],
             ci_method=d["ci_method"], sentence=d["sentence"],
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Reading(_Record):
+    """One curve (a strategy without its budget) read at a matched target: at one of its points, or
+    interpolated on the log axis between its budgets a and b with weight w on b (`method` says which;
+    an interpolated reading is derived, a read-off, not a run). `difference` is the target's
+    accuracy minus this reading, paired by problem; None on the target's own reading."""
+
+    strategy: str
+    budgets: tuple[int, int]  # the bracketing points (a, b); a == b where read at a point
+    weight: float
+    method: str
+    accuracy: float
+    ci_low: float
+    ci_high: float
+    ci_method: str
+    mean_completion_tokens: float
+    mean_flops: float
+    difference: float | None
+    diff_low: float | None
+    diff_high: float | None
+    diff_method: str | None
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Reading:
+        a, b = d["budgets"]
+        return cls(
+            strategy=d["strategy"], budgets=(a, b), weight=d["weight"], method=d["method"],
+            accuracy=d["accuracy"], ci_low=d["ci_low"], ci_high=d["ci_high"], ci_method=d["ci_method"],
+            mean_completion_tokens=d["mean_completion_tokens"], mean_flops=d["mean_flops"],
+            difference=d["difference"], diff_low=d["diff_low"], diff_high=d["diff_high"],
+            diff_method=d["diff_method"],
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Matched(_Record):
+    """One run-as-written point of a model (`target`) and every curve of the model read at its mean
+    on one axis (`tokens`: mean completion tokens; `flops`: mean FLOPs). `readings` starts with the
+    target's own point; `not_read` names the curves whose range does not hold `at` (never
+    extrapolated)."""
+
+    model: str
+    axis: str
+    target: str
+    at: float
+    readings: tuple[Reading, ...]
+    not_read: tuple[str, ...]
+    sentence: str
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Matched:
+        return cls(
+            model=d["model"], axis=d["axis"], target=d["target"], at=d["at"],
+            readings=tuple(Reading.from_dict(r) for r in d["readings"]),
+            not_read=tuple(d["not_read"]), sentence=d["sentence"],
         )  # fmt: skip
 
 
@@ -296,6 +360,7 @@ class Summary(_Record):
     difficulty: dict[str, tuple[Bin, ...]]
     headline: Headline | None
     comparisons: tuple[Comparison, ...]
+    matched: tuple[Matched, ...]  # each run-as-written point against every curve at its compute
     estimators: dict[str, Estimator]  # "MODEL SPEC" → how its maj@k was estimated
     notes: tuple[str, ...]  # what the figures could not include
 
@@ -354,6 +419,7 @@ class Summary(_Record):
             difficulty={m: tuple(Bin.from_dict(b) for b in bins) for m, bins in d["difficulty"].items()},
             headline=Headline.from_dict(headline) if headline is not None else None,
             comparisons=tuple(Comparison.from_dict(c) for c in d["comparisons"]),
+            matched=tuple(Matched.from_dict(m) for m in d["matched"]),
             estimators={name: Estimator.from_dict(e) for name, e in d["estimators"].items()},
             notes=tuple(d["notes"]),
         )
@@ -392,8 +458,15 @@ def _from_1(d: Json) -> Json:
     }  # fmt: skip
 
 
+def _from_2(d: Json) -> Json:
+    """Schema 2 → 3: rows gain `mean_thinking_tokens` (null: schema 2 did not record it), the
+    summary gains `matched` (empty: no reading was made)."""
+    rows = [{"mean_thinking_tokens": None, **r} for r in d["rows"]]
+    return {**d, "schema": 3, "rows": rows, "matched": d.get("matched", [])}
+
+
 # _UPGRADES[v] turns a schema-v summary into a schema-(v+1) one. Append only.
-_UPGRADES: dict[int, Callable[[Json], Json]] = {1: _from_1}
+_UPGRADES: dict[int, Callable[[Json], Json]] = {1: _from_1, 2: _from_2}
 
 __all__ = [
     "SCHEMA",
@@ -402,8 +475,10 @@ __all__ = [
     "CoverageLaw",
     "Estimator",
     "Headline",
+    "Matched",
     "Point",
     "Provenance",
+    "Reading",
     "Row",
     "Sampling",
     "Summary",
