@@ -237,7 +237,9 @@ class StrategyInfo:
 
     - `budget`: it takes @N, which counts `counts` (samples drawn, rounds of revision, tokens);
     - `wraps`: its factory receives `inner` (the built inner strategy) and `inner_spec`;
-      `default_inner` is used where the spec names none;
+      `default_inner` is used where the spec names none; where `inner_optional`, it runs without
+      one too (`bon@4` draws its own samples, `bon@4(revise@2)` runs its inner four times) and
+      then receives `inner=None`;
     - `pooling(spec)`: how a study derives it from a pool of samples, or None (run as written).
     """
 
@@ -250,6 +252,7 @@ class StrategyInfo:
     counts: Counts = "samples"
     wraps: bool = False
     default_inner: str | None = None
+    inner_optional: bool = False
     pooling: Callable[[Spec], Pooling | None] | None = None
     roles: tuple[str, ...] = (POLICY,)  # the roles whose models it calls (a wrapper: its inner's too)
 
@@ -349,7 +352,9 @@ def build(spec: Spec | str) -> Strategy:
     if info.budget:
         kwargs["n"] = n
     inner = info.inner_spec(spec)
-    if info.wraps:
+    if info.wraps and inner is None and info.inner_optional:
+        kwargs["inner"] = kwargs["inner_spec"] = None
+    elif info.wraps:
         if inner is None:
             raise PonderError(f"'{spec}': {spec.name} wraps a strategy: name it, e.g. {spec.name}@4(cot)")
         kwargs["inner"] = build(inner)

@@ -4,21 +4,40 @@ The default scorer is the mean token logprob. Where the backend gave no logprobs
 back to the answer's vote share, and the result says so in its notes. `scorer=verify` asks the judge
 role about each candidate (`verify.py`: P(yes)); its calls are the result's `judge calls` child.
 Ties go to the earliest sample.
+
+`bon@N(inner)` is best of N runs of any inner strategy (`bon@4(revise@2)`: the best of four revised
+drafts), each a child context at the sampling temperature, as `vote@N(inner)` runs them; the scorer
+reads each run's final candidate (its answer, and its text for a judge). A run has no mean logprob
+of its own, so the default `logprob` scorer falls back to the vote and says so: name
+`scorer=verify` to have the judge pick. A study runs it as written, never from a pool.
 """
 
 from __future__ import annotations
 
+import asyncio
+
 from ponder.specs import Spec
 from ponder.strategies.base import Context, Key, Strategy, StrategyInfo, register
 from ponder.strategies.pooling import Pooling, best_scored, majority, scored_by
-from ponder.strategies.sampling import TEMPERATURE, draw, to_candidate, vote
+from ponder.strategies.sampling import DEFAULT_SAMPLING_TEMPERATURE, TEMPERATURE, draw, to_candidate, vote
 from ponder.strategies.scorers import SCORER_NAMES, score
-from ponder.types import Problem, Result
+from ponder.types import Problem, Result, Sample
 
 
-def best_of_n(*, spec: str, n: int, scorer: str = "logprob", temperature: float | None = None) -> Strategy:
+def best_of_n(
+    *,
+    spec: str,
+    n: int,
+    scorer: str = "logprob",
+    temperature: float | None = None,
+    inner: Strategy | None = None,
+    inner_spec: str | None = None,
+) -> Strategy:
     async def run(problem: Problem, ctx: Context) -> Result:
-        samples, answers = await draw(problem, ctx, n, temperature, logprobs=scorer == "logprob")
+        if inner is None:
+            samples, answers = await draw(problem, ctx, n, temperature, logprobs=scorer == "logprob")
+        else:
+            samples, answers = await _runs(problem, ctx, inner, n, temperature)
         # where a limit refuses the scorer's calls, the vote of the samples drawn is the answer
         ctx.keep(vote(answers)[0], [to_candidate(s, a, None) for s, a in zip(samples, answers, strict=True)])
         used, scores, notes = await score(scorer, problem, samples, answers, ctx)
@@ -38,7 +57,29 @@ def best_of_n(*, spec: str, n: int, scorer: str = "logprob", temperature: float 
     return run
 
 
-def _pooling(spec: Spec) -> Pooling:
+async def _runs(
+    problem: Problem, ctx: Context, inner: Strategy, n: int, temperature: float | None
+) -> tuple[list[Sample], list[str | None]]:
+    """N runs of the inner strategy, together, each as one sample: its final candidate's text and
+    its own answer and tokens (its whole usage stays in its child's ledger)."""
+    t = temperature if temperature is not None else ctx.temperature
+    t = DEFAULT_SAMPLING_TEMPERATURE if t is None else t
+    runs = await asyncio.gather(*(inner(problem, ctx.child(temperature=t)) for _ in range(n)))
+    samples = [
+        Sample(
+            text=r.candidates[-1].text if r.candidates else "",
+            completion_tokens=r.usage.completion_tokens,
+            thinking_tokens=r.usage.thinking_tokens,
+            finish_reason=r.candidates[-1].finish_reason if r.candidates else "stop",
+        )
+        for r in runs
+    ]
+    return samples, [r.answer for r in runs]
+
+
+def _pooling(spec: Spec) -> Pooling | None:
+    if spec.inner is not None:
+        return None  # best of N runs of an inner strategy: run as written
     scorer = spec.params.get("scorer", "logprob")
     return scored_by(scorer, majority if scorer == "vote" else best_scored)
 
@@ -55,5 +96,7 @@ register(
         budget=True,
         default_n=8,
         pooling=_pooling,
+        wraps=True,
+        inner_optional=True,
     )
 )
