@@ -18,6 +18,13 @@ from ponder.strategies.sampling import DEFAULT_SAMPLING_TEMPERATURE, TEMPERATURE
 from ponder.types import Candidate, Problem, Result
 
 
+def chosen(run: Result) -> Candidate | None:
+    """A run's chosen candidate: the last one giving its answer (a revision's final draft, not its
+    first), else its last."""
+    mine = [c for c in run.candidates if c.answer == run.answer]
+    return mine[-1] if mine else (run.candidates[-1] if run.candidates else None)
+
+
 def vote_runs(
     *, spec: str, n: int, inner: Strategy, inner_spec: str, temperature: float | None = None
 ) -> Strategy:
@@ -29,15 +36,16 @@ def vote_runs(
         total = len(runs)
         candidates = [
             Candidate(
-                text=r.candidates[0].text if r.candidates else "",
+                text=c.text if c else "",
                 answer=r.answer,
                 score=votes.get(r.answer, 0) / total if r.answer is not None else 0.0,
                 completion_tokens=r.usage.completion_tokens,
-                thoughts=r.candidates[0].thoughts if r.candidates else "",
-                finish_reason=r.candidates[0].finish_reason if r.candidates else "stop",
+                thoughts=c.thoughts if c else "",
+                finish_reason=c.finish_reason if c else "stop",
                 thinking_tokens=r.usage.thinking_tokens,
             )
             for r in runs
+            for c in [chosen(r)]
         ]
         return ctx.result(answer=winner, strategy=spec, candidates=candidates, votes=votes, scorer="vote")
 
