@@ -156,6 +156,8 @@ def show(summary: Summary) -> None:
         console.print(f"[bold]headline:[/bold] {esc(summary.headline.sentence)}")
     for pair in summary.comparisons:
         console.print(f"[bold]compared:[/bold] {esc(pair.sentence)}")
+    for m in summary.matched:  # every run-as-written point against the curves, at its compute
+        console.print(f"[bold]matched {m.axis}:[/bold] {esc(m.sentence)}")
 
 
 def _model_table(model: str, rows: list[Row]) -> None:
