@@ -21,6 +21,7 @@ from ponder.strategies.base import Context, Key, Strategy, StrategyInfo, registe
 from ponder.strategies.pooling import Pooling, best_scored, majority, scored_by
 from ponder.strategies.sampling import DEFAULT_SAMPLING_TEMPERATURE, TEMPERATURE, draw, to_candidate, vote
 from ponder.strategies.scorers import SCORER_NAMES, score
+from ponder.strategies.vote import chosen
 from ponder.types import Problem, Result, Sample
 
 
@@ -67,12 +68,13 @@ async def _runs(
     runs = await asyncio.gather(*(inner(problem, ctx.child(temperature=t)) for _ in range(n)))
     samples = [
         Sample(
-            text=r.candidates[-1].text if r.candidates else "",
+            text=c.text if c else "",
             completion_tokens=r.usage.completion_tokens,
             thinking_tokens=r.usage.thinking_tokens,
-            finish_reason=r.candidates[-1].finish_reason if r.candidates else "stop",
+            finish_reason=c.finish_reason if c else "stop",
         )
         for r in runs
+        for c in [chosen(r)]
     ]
     return samples, [r.answer for r in runs]
 
