@@ -3,8 +3,9 @@
     beam@N[:width=W][:steps=S][:step_tokens=T][:delimiter=D][:temperature=X]
     dvts@N[:width=W][:steps=S][:step_tokens=T][:delimiter=D][:temperature=X]
 
-W (default 2) must divide N. A solution is written a step at a time; a step ends at the delimiter (`blank`,
-the default: a blank line; `line`: a newline; or any text, `\\n` written as backslash-n). Each step:
+W must divide N; it defaults to N's smallest factor above 1 (2 for an even N). A solution is written
+a step at a time; a step ends at the delimiter (`blank`, the default: a blank line; `line`: a
+newline; or any text, with `\\n` for a newline). Each step:
 
 1. Every beam kept from the last step is extended by ONE call: its text so far as a final assistant
    message (a continuation: the engine finds the beam's prefix in its cache and reads only what is
@@ -180,12 +181,14 @@ def _search(search: Search) -> Callable[..., Strategy]:
         *,
         spec: str,
         n: int,
-        width: int = 2,
+        width: int | None = None,
         steps: int = 8,
         step_tokens: int = 128,
         delimiter: str = "blank",
         temperature: float | None = None,
     ) -> Strategy:
+        if width is None:
+            width = min((w for w in range(2, n + 1) if n % w == 0), default=1)
         if n % width:
             raise PonderError(f"'{spec}': width={width} must divide N={n} (N/W beams are kept)")
         stop = delimiter_of(delimiter)
@@ -225,6 +228,7 @@ def _search(search: Search) -> Callable[..., Strategy]:
                 calls = [extend(b, ways, step, step * n + j) for j, (b, ways) in enumerate(frontier)]
                 grown = await settle(calls)
                 pairs = [(p, c) for (p, _), group_ in zip(frontier, grown, strict=True) for c in group_]
+                ctx.keep(*_best([*done, *(c for _, c in pairs if c.finished)], problem, stop))
                 # 2. Score each new distinct partial solution, all in flight together; a beam that
                 #    only ended keeps its parent's score.
                 fresh = list(dict.fromkeys(c.steps for p, c in pairs if c.steps != p.steps))
