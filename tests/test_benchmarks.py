@@ -115,3 +115,21 @@ def test_sandbox_benchmark_reports_its_ratio_and_breakdown() -> None:
         breakdown
     )
     assert report["setup"]["runs"] == 1 and report["setup"]["flags"] == ["-I", "-S"]
+
+
+def test_step_prefix_benchmark_reports_its_ratio(smol_path: Path) -> None:
+    """A step-level search against a single chain, on the real embedded engine, at the smallest size."""
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks/step_prefix.py"), "--n", "2", "--steps", "2",
+         "--step-tokens", "4", "--repeats", "1", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )  # fmt: skip
+    report = json.loads(proc.stdout)
+    (row,) = report["rows"]
+    assert report["spec"] == "beam@2:width=2:steps=2:step_tokens=4" and report["judge"] == "prm"
+    assert report["ratio"] == row["search"]["uncached"] / row["chain"]["prompt"] > 0
+    assert row["search"]["cached"] > 0 and row["judge"]["calls"] > 0
+    assert report["target_met"] == (report["ratio"] <= 1.2)

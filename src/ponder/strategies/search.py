@@ -284,9 +284,7 @@ def _best(done: Sequence[Beam], problem: Problem, delimiter: str) -> tuple[str |
 
 
 KEYS = {
-    "width": Key(
-        int, 2, "beams kept per N (beam: N/W kept; dvts: N/W subtrees of width W); divides N", low=1
-    ),
+    "width": Key(int, None, "ways each kept beam goes on (N/W are kept); divides N", low=1, high=256),
     "steps": Key(int, 8, "most steps; the last writes to the end", low=1, high=64),
     "step_tokens": Key(int, 128, "most new tokens per step", low=1, high=4096),
     "delimiter": Key(str, "blank", "where a step ends: blank (a blank line), line, or text with \\n"),
