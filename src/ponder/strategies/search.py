@@ -33,7 +33,10 @@ Identical partial solutions are one beam (temperature 0 would otherwise keep N c
 
 The answer is the best-scored finished candidate that has one (ties: the earliest); every finished
 candidate is in the result with its score. The result's notes say how many prompt tokens each role
-found in the engine's prefix cache: what continuation saves (docs/benchmarks.md measures it).
+found in the engine's prefix cache. On the embedded engine that is about two thirds of what a search
+would read, not all but the question: llama.cpp keeps the context of only a call's first sample and
+moves cached contexts rather than copying them, so beams that branch read their steps again
+(benchmarks/step_prefix.py; serializing a lineage's calls was tried and does not help).
 """
 
 from __future__ import annotations
