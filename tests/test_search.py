@@ -326,6 +326,7 @@ def test_a_prm_scores_the_steps_and_its_calls_are_judge_calls() -> None:
     assert result.scorer == f"the process reward model's score (prm:{url})"
     assert any(f"FLOPs of prm:{url} not counted" in n for n in result.notes)
     assert any(f"dollars of prm:{url} not counted" in n for n in result.notes)
+    assert not any("judge prompt tokens cached" in n for n in result.notes)  # a PRM reports no cache
     assert_usage_is_the_sum_of_calls(result)
 
 
@@ -368,15 +369,18 @@ def test_a_prm_cannot_write() -> None:
 # The real small model
 
 
-def test_beam_search_on_the_real_model(smol_engine: EmbeddedBackend) -> None:
+@pytest.mark.parametrize("spec", ["beam@2:width=2", "dvts@4:width=2"])
+def test_step_search_on_the_real_model(smol_engine: EmbeddedBackend, spec: str) -> None:
     import asyncio
 
     problem = Problem("Tom has 3 boxes with 4 apples each. He eats 2 apples. How many apples are left?")
-    with session({"smollm2-135m": smol_engine}, parameters=135_000_000, max_tokens=24, seed=3) as s:
-        result = asyncio.run(build("beam@2:width=2:steps=2:step_tokens=12")(problem, s.context()))
+    n = int(spec.split("@")[1].split(":")[0])
+    # not closed: the engine is the test session's, shared with other tests
+    s = session({"smollm2-135m": smol_engine}, parameters=135_000_000, max_tokens=24, seed=3)
+    result = asyncio.run(build(f"{spec}:steps=2:step_tokens=12")(problem, s.context()))
     policy = [c for c in result.calls if c.role == "policy"]
     judged = [c for c in result.calls if c.role == "judge"]
-    assert policy[0].n == 2 and all(c.n <= 2 for c in policy[1:]) and judged
+    assert policy[0].n == n and all(c.n <= n for c in policy[1:]) and judged
     assert all(c.usage.completion_tokens <= 4 for c in judged)  # P(yes), or a grade
     continued = policy[1:]
     assert continued and sum(c.usage.cached_prompt_tokens for c in continued) > 0

@@ -49,6 +49,7 @@ from typing import Any, TypeVar, cast
 
 from ponder.answers import extract_answer
 from ponder.errors import PonderError
+from ponder.models.resolve import PRM_PREFIX
 from ponder.strategies import prompts
 from ponder.strategies.base import Context, Key, Strategy, StrategyInfo, register
 from ponder.strategies.process import score_steps
@@ -168,7 +169,9 @@ async def settle(calls: Sequence[Coroutine[Any, Any, T]]) -> list[T]:
 
 
 def cache_notes(name: str, records: Sequence[CallRecord]) -> list[str]:
-    """What the prefix cache saved, per role: cached prompt tokens of all prompt tokens."""
+    """What the prefix cache saved, per role: cached prompt tokens of all prompt tokens (a process
+    reward model reports no cache, so its calls are left out)."""
+    records = [r for r in records if not r.model.startswith(PRM_PREFIX)]
     notes = []
     for role in dict.fromkeys(r.role for r in records):
         prompt = sum(r.usage.prompt_tokens for r in records if r.role == role)
