@@ -252,6 +252,38 @@ def test_think_reads_the_thoughts_only_where_the_answer_has_none() -> None:
     assert answered.answer == "5" and not any("read from the thoughts" in n for n in answered.notes)
 
 
+@dataclass
+class Reasoner:
+    """A server with a reasoning parser: a thinking call's new text comes back as `reasoning_content`
+    (the sample's `thoughts`, stripped), its `text` empty; the answer after the closed block as text."""
+
+    model: str = "reasoner"
+    capabilities: Capabilities = field(
+        default_factory=lambda: Capabilities(max_n=1, logprobs=False, prefix_sharing=True)
+    )
+    requests: list[list[Message]] = field(default_factory=list)
+
+    async def generate(self, messages: Sequence[Message], params: SamplingParams, n: int) -> Generation:
+        self.requests.append(list(messages))
+        if CLOSE in messages[-1].content:
+            sample = Sample(" 5", completion_tokens=2, finish_reason="stop")
+        else:
+            sample = Sample("", thoughts="2 + 3 = 5.", completion_tokens=8, thinking_tokens=8)
+        return Generation([sample], 40, 0, sample.completion_tokens, 0.1)
+
+    def close(self) -> None:
+        pass
+
+
+def test_think_keeps_thoughts_a_server_returns_as_reasoning_content() -> None:
+    policy = Reasoner()
+    result = run("think@64", {"policy": policy})  # type: ignore[dict-item]
+    closed = policy.requests[-1][-1].content
+    assert "2 + 3 = 5." in closed and closed.endswith(f"{CLOSE}\n\nAnswer:")
+    assert result.answer == "5" and result.candidates[0].thoughts == "2 + 3 = 5."
+    assert result.usage.thinking_tokens == 8
+
+
 @pytest.mark.parametrize("spec", ["revise@1", "think@24", "bon@2(revise@1):scorer=verify"])
 def test_sequential_strategies_on_the_real_model(spec: str, smol_engine: Backend) -> None:
     # not closed here: the engine is the session's fixture, shared by other tests

@@ -9,14 +9,17 @@ packaged models, which do not think natively: for them the block is a chain of t
 ponder's thinking prompt (`THINK_SYSTEM`), and what they write there is ordinary reasoning.
 - Cap: thinking stops at T tokens. Where the model is still thinking, the block is closed for it
   (`</think>`) and the answer is forced: the model continues after the closed block, with at most A
-  tokens, from a cue ("Answer:", s1's "Final Answer:"; none for code, whose answer is a block). Thinking may span several calls where the session's `max_tokens` is below T; each
-  continues the last, so the engine's prefix cache serves the thoughts already written.
+  tokens, from a cue ("Answer:", s1's "Final Answer:"; none for code, whose answer is a block).
+  Thinking may span several calls where the session's `max_tokens` is below T; each continues the
+  last, so the engine's prefix cache serves the thoughts already written.
 - Floor (`min=M`): where the model ends its thinking (writes `</think>` or stops) before M tokens,
   the end is suppressed and "Wait" appended, and it thinks on, at most W times (default 4).
 The budget counts every token the thinking calls generate; the ledger's `thinking_tokens` (and the
 candidate's) are those the backend attributes to the block, which leaves out the token that closes
-it, and are 0 where a backend cannot attribute tokens. The forced answer's tokens are not thinking. The answer is read from the text after the block; where that has
-none, from the thoughts, and a note says so.
+it, and are 0 where a backend cannot attribute tokens. The forced answer's tokens are not thinking.
+A server with a reasoning parser returns the thoughts as `reasoning_content`: they go into the block
+as its text would. The answer is read from the text after the block; where that has none, from
+the thoughts, and a note says so.
 
 A server must allow a final assistant message to be continued (vLLM and SGLang do; llama.cpp's server
 refuses prefill while a template's thinking is switched on: start it with thinking off). A template
@@ -80,7 +83,9 @@ def think(
                 seed_offset=offset,
             )
             offset += 1
-            thoughts += s.text
+            # A server with a reasoning parser returns the new thoughts as reasoning_content
+            # (`thoughts`), the text empty: they are the block's all the same.
+            thoughts += s.text or s.thoughts
             used += s.completion_tokens
             thinking += s.thinking_tokens  # as the backend attributes them: what the ledger sums
             ctx.keep(extract_answer(thoughts, problem.answer_format), scorer="thoughts so far")
@@ -138,9 +143,7 @@ register(
         {
             "min": Key(int, 0, "think at least this many tokens, appending 'Wait' when it stops", low=0),
             "waits": Key(int, WAITS, "the most times 'Wait' is appended", low=0, high=64),
-            "answer_tokens": Key(
-                int, ANSWER_TOKENS, "most tokens of the answer after thinking", low=1
-            ),
+            "answer_tokens": Key(int, ANSWER_TOKENS, "most tokens of the answer after thinking", low=1),
             "temperature": TEMPERATURE,
         },
         budget=True,
