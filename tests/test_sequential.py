@@ -252,6 +252,20 @@ def test_think_reads_the_thoughts_only_where_the_answer_has_none() -> None:
     assert answered.answer == "5" and not any("read from the thoughts" in n for n in answered.notes)
 
 
+def test_think_ends_where_a_server_counts_no_tokens_of_a_cut_call() -> None:
+    # a server that reports no usage: each call is cut ("length") and counts 0 tokens, so the budget
+    # never fills; thinking must end rather than continue for ever
+    calls = {"k": 0}
+
+    def reply(messages: Sequence[Message], params: SamplingParams) -> tuple[str, int, str]:
+        calls["k"] += 1
+        assert calls["k"] < 20, "think looped on calls that count no tokens"
+        return (" 5", 0, "stop") if CLOSE in messages[-1].content else (" more", 0, "length")
+
+    result = run("think@64", {"policy": Replier(reply, model="policy")})
+    assert result.answer == "5" and calls["k"] <= 3
+
+
 @dataclass
 class Reasoner:
     """A server with a reasoning parser: a thinking call's new text comes back as `reasoning_content`

@@ -89,9 +89,11 @@ def think(
             used += s.completion_tokens
             thinking += s.thinking_tokens  # as the backend attributes them: what the ledger sums
             ctx.keep(extract_answer(thoughts, problem.answer_format), scorer="thoughts so far")
-            if s.finish_reason == "length":
+            if s.finish_reason == "length" and s.completion_tokens > 0:
                 forced = used >= n
                 continue  # the call's cap, not the budget: think on; the budget: force the answer
+            # (a cut call that counted no tokens, from a server reporting no usage, would never
+            # fill the budget: it ends the thinking below instead of looping)
             if s.completion_tokens == 0 and not s.text:
                 break  # nothing more to say: never loop on an empty continuation
             if used < floor and waited < waits:
