@@ -347,6 +347,13 @@ def test_a_prm_that_is_down_or_answers_wrongly_is_one_line() -> None:
             asyncio.run(build("beam@2")(PROBLEM, s.context()))
 
 
+def test_a_prm_score_too_large_for_a_float_is_one_line() -> None:
+    from ponder.backends.prm import read_score
+
+    with pytest.raises(PonderError, match="answered without a score"):
+        read_score("http://x", {"score": 10**400})  # JSON integers have no size limit
+
+
 def test_a_prm_cannot_write() -> None:
     import asyncio
 

@@ -56,7 +56,9 @@ def read_score(url: str, reply: Any) -> tuple[float, int]:
         scores = reply.get("scores")
         if value is None and isinstance(scores, list) and scores:
             value = scores[-1]
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**1023:
+        value = float(value)  # a JSON integer may be larger than any float
+    if not isinstance(value, float) or not math.isfinite(value):
         raise PonderError(
             f'{PRM_PREFIX}{url} answered without a score: it must reply {{"score": number}} or '
             f'{{"scores": [number, ...]}}, got {json.dumps(reply)[:120]}'
