@@ -103,7 +103,7 @@ def test_round_trip(spec: Spec) -> None:
         ("direct@4", "takes no @N"),
         ("sc@0", "between 1 and"),
         ("sc@100000", "between 1 and"),
-        ("bon@4(sc@2)", "does not wrap"),
+        ("sc@4(cot)", "does not wrap"),
     ],
 )
 def test_registry_rejects(text: str, fragment: str) -> None:
