@@ -200,8 +200,9 @@ def test_the_verifier_on_the_real_model(smol_engine: object) -> None:
 
     from ponder.session import Options, Session
 
-    with Session.open({"policy": "smol"}, Options(max_tokens=24, seed=5), opener=opener) as s:  # type: ignore[arg-type]
-        result = asyncio.run(build("bon@3:scorer=verify")(Problem("What is 4 + 4?"), s.context(seed=5)))
+    # not closed: closing the session would close the shared engine for every later test
+    s = Session.open({"policy": "smol"}, Options(max_tokens=24, seed=5), opener=opener)  # type: ignore[arg-type]
+    result = asyncio.run(build("bon@3:scorer=verify")(Problem("What is 4 + 4?"), s.context(seed=5)))
     answered = [c for c in result.candidates if c.answer is not None]
     judged = [c for c in result.calls if c.role == "judge"]
     assert len(result.candidates) == 3 and len(judged) >= len(answered)
