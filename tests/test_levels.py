@@ -22,6 +22,8 @@ HIGH = 200
 def gold_completion(item: Item) -> str:
     if item.answer_format == "code":
         return f"```python\n{item.answer}```"
+    if item.answer_format == "text":
+        return item.answer  # a written text: the whole reply
     return f"Answer: {item.answer}"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import re
 import statistics
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -15,6 +16,7 @@ from ponder.answers import extract_answer
 from ponder.tasks import FAMILIES, correct
 from ponder.tasks import generate as gen
 from ponder.tasks.base import Item
+from ponder.tasks.families import writing
 from ponder.tasks.seeds import content_hash, split_of
 
 NAMES = sorted(FAMILIES)
@@ -76,7 +78,35 @@ def near_misses(item: Item) -> list[str]:
             f"Answer: {numbers[0]}",
             f"Answer: {target}",  # the target itself is not among the numbers
         ]
+    if fmt == "text":
+        return writing_misses(gold, item.data["constraints"])
     raise AssertionError(fmt)
+
+
+def writing_misses(text: str, constraints: list[dict[str, Any]]) -> list[str]:
+    """A writing task's near misses: each breaks one constraint by the least it can."""
+    count = len(writing.words(text))
+    out = []
+    for c in constraints:
+        if c["kind"] == "words":  # one word too many (before the last word, which may be required)
+            head, sep, tail = text.rpartition(" ")
+            out.append(head + " the" * (c["high"] - count + 1) + sep + tail)
+        elif c["kind"] == "include":
+            out.append(re.sub(rf"\b{c['word']}\b", "the", text, flags=re.IGNORECASE))
+        elif c["kind"] == "avoid":  # the forbidden letter, once, as a word after the first
+            out.append(text.replace(" ", f" {c['letter']} ", 1))
+        elif c["kind"] == "acrostic":  # that line's first letter changed
+            rows = text.split("\n")
+            other = next(ch for ch in "mnbcd" if ch != c["letter"])
+            rows[c["line"]] = other.upper() + rows[c["line"]][1:]
+            out.append("\n".join(rows))
+        elif c["kind"] == "sentences":  # one sentence more in that paragraph
+            ps = writing.paragraphs(text)
+            ps[c["paragraph"]] += " It is."
+            out.append("\n\n".join(ps))
+        elif c["kind"] == "last":
+            out.append(text.rstrip(".") + " the.")
+    return out
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -86,6 +116,8 @@ def test_oracle_accepts_gold_and_rejects_near_misses(name: str, level: int, inde
     item = one(name, level, index, seed)
     if item.answer_format == "code":
         assert verdict(item, f"Here is the function:\n```python\n{item.answer}```\nIt works.")
+    elif item.answer_format == "text":
+        assert verdict(item, item.answer)  # a written text is the whole reply
     else:
         assert verdict(item, f"Let me work it out.\nAnswer: {item.answer}")
     for miss in near_misses(item):

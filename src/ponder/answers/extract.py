@@ -8,7 +8,8 @@ Formats, chosen per task (a task's `answer_format`):
 - `list`: the answer line's bracketed list of integers, canonical `[1, -2, 3]`;
 - `names`: the answer line's names, sorted, canonical `Ann, Bob` (or `none`);
 - `expression`: the answer line's arithmetic expression, spaces removed, `×`/`÷` as `*`/`/`;
-- `code`: the last fenced code block (```python … ```), else the text itself if it defines a function.
+- `code`: the last fenced code block (```python … ```), else the text itself if it defines a function;
+- `text`: the whole reply, stripped (a written text, which its family checks by program).
 Extraction never sees the thinking block: backends strip it before.
 """
 
@@ -121,7 +122,12 @@ def _code(text: str) -> str | None:
     return text if re.search(r"^\s*def \w+\(", text, re.MULTILINE) else None
 
 
-_STRUCTURED = {"list": _list, "names": _names, "expression": _expression, "code": _code}
+def _text(text: str) -> str | None:
+    """The whole reply is the answer (a written text, checked by its family's program)."""
+    return text.strip() or None
+
+
+_STRUCTURED = {"list": _list, "names": _names, "expression": _expression, "code": _code, "text": _text}
 FORMATS = ("auto", "boxed", "answer", "number", *_STRUCTURED)
 
 

@@ -12,10 +12,21 @@ from ponder.tasks.families.knights import Knights
 from ponder.tasks.families.linear import Linear
 from ponder.tasks.families.lists import Lists
 from ponder.tasks.families.modular import Modular
+from ponder.tasks.families.writing import Writing
 
 FAMILIES: dict[str, Family] = {
     f.name: f
-    for f in (Arithmetic(), Linear(), Modular(), Knights(), Lists(), Counting(), Countdown(), Code())
+    for f in (
+        Arithmetic(),
+        Linear(),
+        Modular(),
+        Knights(),
+        Lists(),
+        Counting(),
+        Countdown(),
+        Code(),
+        Writing(),
+    )
 }
 
 
