@@ -198,4 +198,5 @@ class Writing:
         return all(check_text(pred, data["constraints"]))
 
     def space(self, level: int) -> int:
-        return int(len(FORMS) * len(SUBJECTS) * len(VOCABULARY) ** min(level - 1, 3))
+        # forms × subjects × windows (40 lows × 3 widths) × about a word's choice per further rule
+        return int(len(FORMS) * len(SUBJECTS) * 120 * len(VOCABULARY) ** min(level - 1, 3))
