@@ -12,7 +12,7 @@ import pytest
 from ponder.backends.embedded import EmbeddedBackend
 from ponder.ledger import TOOL
 from ponder.limits import Limit
-from ponder.strategies import build, program, prompts, repair
+from ponder.strategies import build, execution, program, prompts, repair
 from ponder.tasks import correct
 from ponder.tasks import generate as gen
 from ponder.tasks.base import CODE_STOP, NUMBER_INSTRUCTION
@@ -48,7 +48,7 @@ CRASH = solve("return xs[100]")
 
 @pytest.fixture(autouse=True)
 def quick_calls(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(repair, "CALL_SECONDS", 0.5)
+    monkeypatch.setattr(execution, "CALL_SECONDS", 0.5)  # the timer of the harness repair runs
 
 
 async def run(

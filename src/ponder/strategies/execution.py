@@ -35,6 +35,7 @@ import math
 import secrets
 from collections import Counter
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -51,9 +52,13 @@ from ponder.strategies.pooling import (
 from ponder.strategies.sampling import TEMPERATURE, draw, to_candidate, vote
 from ponder.types import Candidate, Message, Problem, Result
 
+if TYPE_CHECKING:
+    from ponder.sandbox import SandboxResult
+
 PROPOSED = 6  # tests asked of the proposer, at most
 PROPOSER_TOKENS = 400
 CALL_SECONDS = 2.0  # each call's own timer in the sandbox
+SHOWN = 300  # characters of a call's value or error shown to a model (repair's feedback)
 EXAMPLE_WEIGHT = 1000  # a stated example passed outweighs any number of proposed tests
 CONCURRENT_RUNS = 4
 BY_OUTPUTS = (
@@ -70,13 +75,16 @@ PROPOSER_PROMPT = (
 )
 
 # The tests' half of a sandbox run: each call under its own timer and with its prints swallowed;
-# one line per call on the real stdout, marked with a nonce the program never sees.
+# one line per call on the real stdout, marked with a nonce the program never sees:
+# [index, output key, passed, what it returned or raised, cut to SHOWN characters].
 _HARNESS = """
 import ast as _pa, contextlib as _pc, hashlib as _ph, io as _pi, json as _pj, signal as _ps, sys as _py
 class _PonderLate(BaseException):
     pass
 def _ponder_alarm(*_):
     raise _PonderLate()
+def _ponder_cut(s):
+    return s if len(s) <= {shown} else s[:{shown}] + " ..."
 def _ponder_norm(v):
     if isinstance(v, (set, frozenset)):
         try:
@@ -93,6 +101,7 @@ for _pn, (_pcall, _pexp) in enumerate({cases!r}):
             with _pc.redirect_stdout(_pi.StringIO()):
                 _pv = eval(_pcall)
                 _pkey = "=" + _ph.sha256(repr(_ponder_norm(_pv)).encode()).hexdigest()[:16]
+                _pgot = _ponder_cut(repr(_pv))
                 if _pexp is not None:
                     try:
                         _pok = bool(_pv == _pa.literal_eval(_pexp))
@@ -102,39 +111,59 @@ for _pn, (_pcall, _pexp) in enumerate({cases!r}):
             _ps.setitimer(_ps.ITIMER_REAL, 0)
     except _PonderLate:
         _pkey, _pok = "!timeout", (None if _pexp is None else False)
+        _pgot = "no result within {seconds} seconds"
     except BaseException as _pe:
         _pkey, _pok = "!" + type(_pe).__name__, (None if _pexp is None else False)
-    _py.__stdout__.write({mark!r} + _pj.dumps([_pn, _pkey, _pok]) + "\\n")
+        _pgot = "raised " + _ponder_cut(type(_pe).__name__ + ": " + str(_pe))
+    _py.__stdout__.write({mark!r} + _pj.dumps([_pn, _pkey, _pok, _pgot]) + "\\n")
     _py.__stdout__.flush()
 """
 
 
-def run_program(program: str, tests: Sequence[Call]) -> tuple[list[str], list[bool | None], float]:
-    """One program on every test, in one sandbox run: each call's output key (`=digest`, or `!Error`;
-    `!lost` where the run ended before it), whether it gave the expected output (None: none known),
-    and the run's seconds."""
+class CallsRun(NamedTuple):
+    """One program run on a list of calls: per call its output key (`=digest`, `!Error`, or `!lost`
+    where the run ended before it), whether it gave the expected output (None: none known), and
+    what it returned or raised as shown to a model (None: not run); and the sandbox's result."""
+
+    keys: list[str]
+    passed: list[bool | None]
+    shown: list[str | None]
+    result: SandboxResult
+
+
+def run_calls(program: str, tests: Sequence[Call]) -> CallsRun:
+    """One program on every call, in one sandbox run, each call under its own timer (exec's
+    clusters, repair's feedback)."""
     from ponder.sandbox import Limits, run_code
 
     mark = f"@@ponder-{secrets.token_hex(8)}@@"
     cases = [(t.source, t.expected) for t in tests]
-    harness = _HARNESS.format(cases=cases, seconds=CALL_SECONDS, mark=mark)
+    harness = _HARNESS.format(cases=cases, seconds=CALL_SECONDS, mark=mark, shown=SHOWN)
     limits = Limits(timeout=min(120.0, 5.0 + CALL_SECONDS * len(tests)))
     result = run_code(program, harness, limits)
     keys: list[str] = ["!lost"] * len(tests)
     passed: list[bool | None] = [None if t.expected is None else False for t in tests]
+    shown: list[str | None] = [None] * len(tests)
     seen: set[int] = set()
     for line in result.stdout.split("\n"):
         if not line.startswith(mark):
             continue
         try:
-            index, key, ok = json.loads(line[len(mark) :])
+            index, key, ok, got = json.loads(line[len(mark) :])
         except (ValueError, TypeError):
             continue
         if isinstance(index, int) and 0 <= index < len(tests) and index not in seen:
             seen.add(index)
-            keys[index] = str(key)
+            keys[index], shown[index] = str(key), str(got)
             passed[index] = ok if tests[index].expected is not None and isinstance(ok, bool) else None
-    return keys, passed, result.seconds
+    return CallsRun(keys, passed, shown, result)
+
+
+def run_program(program: str, tests: Sequence[Call]) -> tuple[list[str], list[bool | None], float]:
+    """One program on every test, in one sandbox run: each call's output key, whether it gave the
+    expected output (None: none known), and the run's seconds (`run_calls`)."""
+    ran = run_calls(program, tests)
+    return ran.keys, ran.passed, ran.result.seconds
 
 
 async def propose(problem: Problem, ctx: Context, stated: list[Call]) -> tuple[list[Call], list[str]]:

@@ -36,53 +36,22 @@ Each draft is kept (`ctx.keep`), so a limit that refuses a fix ends with the bes
 from __future__ import annotations
 
 import asyncio
-import json
-import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import NamedTuple
 
 from ponder.answers import extract_answer
-from ponder.sandbox import Limits, SandboxResult, run_code
+from ponder.sandbox import SandboxResult
 from ponder.sandbox.isolation import ensure_isolation
 from ponder.strategies import program, prompts
 from ponder.strategies.base import Context, Strategy, StrategyInfo, register
 from ponder.strategies.calls import Call, stated_examples
+from ponder.strategies.execution import SHOWN, run_calls
 from ponder.strategies.sampling import TEMPERATURE, to_candidate
 from ponder.types import Message, Problem, Result, Sample
 
-CALL_SECONDS = 2.0  # each example's own timer in the sandbox
-SHOWN = 300  # characters of one call, value or error shown to the model
 FAILURES_SHOWN = 3
-
-# Each stated example under its own timer, its prints swallowed; one line per example on the real
-# stdout, marked with a nonce the program never sees: [index, passed, what it returned or raised].
-_HARNESS = """
-import ast as _pa, contextlib as _pc, io as _pi, json as _pj, signal as _ps, sys as _py
-class _PonderLate(BaseException):
-    pass
-def _ponder_alarm(*_):
-    raise _PonderLate()
-def _ponder_cut(s):
-    return s if len(s) <= {shown} else s[:{shown}] + " ..."
-_ps.signal(_ps.SIGALRM, _ponder_alarm)
-for _pn, (_pcall, _pexp) in enumerate({cases!r}):
-    try:
-        _ps.setitimer(_ps.ITIMER_REAL, {seconds!r})
-        try:
-            with _pc.redirect_stdout(_pi.StringIO()):
-                _pv = eval(_pcall)
-                _pok, _pgot = bool(_pv == _pa.literal_eval(_pexp)), _ponder_cut(repr(_pv))
-        finally:
-            _ps.setitimer(_ps.ITIMER_REAL, 0)
-    except _PonderLate:
-        _pok, _pgot = False, "no result within {seconds} seconds"
-    except BaseException as _pe:
-        _pok, _pgot = False, "raised " + _ponder_cut(type(_pe).__name__ + ": " + str(_pe))
-    _py.__stdout__.write({mark!r} + _pj.dumps([_pn, _pok, _pgot]) + "\\n")
-    _py.__stdout__.flush()
-"""
 
 
 class Check(NamedTuple):
@@ -111,23 +80,13 @@ class ExampleRun(NamedTuple):
 
 
 def run_examples(code: str, examples: Sequence[Call]) -> ExampleRun:
-    """The program on every stated example, in one sandbox run, each call under its own timer."""
-    mark = f"@@ponder-{secrets.token_hex(8)}@@"
-    cases = [(e.source, e.expected) for e in examples]
-    harness = _HARNESS.format(cases=cases, seconds=CALL_SECONDS, mark=mark, shown=SHOWN)
+    """The program on every stated example, in one sandbox run, each call under its own timer
+    (`execution.run_calls`, the harness `exec` runs)."""
     started = time.perf_counter()
-    result = run_code(code, harness, Limits(timeout=min(120.0, 5.0 + CALL_SECONDS * len(examples))))
+    ran = run_calls(code, examples)
     seconds = time.perf_counter() - started
-    outcomes: list[tuple[bool, str | None]] = [(False, None)] * len(examples)
-    for line in result.stdout.split("\n"):
-        if line.startswith(mark):
-            try:
-                index, ok, got = json.loads(line[len(mark) :])
-            except (ValueError, TypeError):
-                continue
-            if isinstance(index, int) and 0 <= index < len(examples) and outcomes[index][1] is None:
-                outcomes[index] = (ok is True, str(got))
-    return ExampleRun(outcomes, result, seconds)
+    outcomes = [(ok is True, got) for ok, got in zip(ran.passed, ran.shown, strict=True)]
+    return ExampleRun(outcomes, ran.result, seconds)
 
 
 async def check_code(problem: Problem, sample: Sample, examples: list[Call], ctx: Context) -> Check:
