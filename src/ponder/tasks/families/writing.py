@@ -197,6 +197,11 @@ class Writing:
     def check(self, gold: str, pred: str | None, data: dict[str, Any]) -> bool:
         return all(check_text(pred, data["constraints"]))
 
+    def grade(self, gold: str, pred: str | None, data: dict[str, Any]) -> float:
+        """Partial credit: the share of constraints kept (the verdict is all of them)."""
+        kept = check_text(pred, data["constraints"])
+        return sum(kept) / len(kept)
+
     def space(self, level: int) -> int:
         # forms × subjects × windows (40 lows × 3 widths) × about a word's choice per further rule
         return int(len(FORMS) * len(SUBJECTS) * 120 * len(VOCABULARY) ** min(level - 1, 3))
