@@ -16,6 +16,8 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from ponder.rubric import Rubric
+
 Role = Literal["system", "user", "assistant"]
 
 
@@ -37,6 +39,9 @@ class Problem:
     answer_format: str = "auto"
     instruction: str = "Give the final answer on its own last line, in the form 'Answer: <answer>'."
     stop: tuple[str, ...] = ()  # where an answer is complete (a closed code block), to spend no more
+    # What a judge reads the answer against (a writing task's rules and a reader's criteria); None:
+    # the judges use `ponder.rubric.DEFAULT`. The task's stated criteria, never its gold.
+    rubric: Rubric | None = None
 
 
 @dataclass(frozen=True)

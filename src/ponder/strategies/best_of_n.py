@@ -10,6 +10,12 @@ drafts), each a child context at the sampling temperature, as `vote@N(inner)` ru
 reads each run's final candidate (its answer, and its text for a judge). A run has no mean logprob
 of its own, so the default `logprob` scorer falls back to the vote and says so: name
 `scorer=verify` to have the judge pick. A study runs it as written, never from a pool.
+
+Where no oracle says right or wrong (a written text), `scorer=rubric` has the judge grade each
+candidate on the problem's rubric (`rubric_judge.py`) and `scorer=pairwise` has it compare every two
+in both orders (`pairwise.py`). A study derives `bon:scorer=rubric` from its pool like `verify`, but
+runs `bon@N:scorer=pairwise` as written: its N(N−1) comparisons per criterion do not split into a
+per-sample charge, and the ranking of a subset is not the ranking of the pool.
 """
 
 from __future__ import annotations
@@ -83,6 +89,8 @@ def _pooling(spec: Spec) -> Pooling | None:
     if spec.inner is not None:
         return None  # best of N runs of an inner strategy: run as written
     scorer = spec.params.get("scorer", "logprob")
+    if scorer == "pairwise":
+        return None  # its calls grow as N² and a subset's ranking is its own: run as written
     return scored_by(scorer, majority if scorer == "vote" else best_scored)
 
 

@@ -73,13 +73,16 @@ class Scored:
     - `method`: how the scores were found, for the result and the summary ("P(yes) from the judge's
       token logprobs", "a 0-10 grade parsed from the judge's reply (no logprobs)");
     - `groups`: where the pass also says which candidates behave alike (execution on the same
-      inputs), the key each candidate votes under instead of its extracted answer; None for no group.
+      inputs), the key each candidate votes under instead of its extracted answer; None for no group;
+    - `details`: what the pass found per candidate beyond its score, JSON-able (a rubric judge's
+      score per criterion, a pairwise judge's preferences), which a study stores; None: nothing.
     """
 
     scores: list[float]
     method: str
     groups: list[str | None] | None = None
     notes: list[str] = field(default_factory=list)
+    details: list[dict[str, Any] | None] | None = None
 
 
 ScorePass = Callable[["Problem", "Sequence[Candidate]", "Context"], Awaitable[Scored]]

@@ -15,6 +15,12 @@ With `stop=true`, a critique whose verdict is "correct" ends the loop: that draf
 rounds not run cost nothing. The answer is the last draft's (where it has none, the latest draft's
 that has one); every draft is a candidate, in order, and each critique is a `judge calls` child in
 the result's tree. A limit that refuses a later call ends the strategy with the latest draft.
+
+With `rubric=true` the critique is against the problem's rubric (a writing task's rules and a
+reader's criteria, else `ponder.rubric.DEFAULT`): the critic goes through the criteria one by one,
+says for each whether the draft meets it and what to change, and its verdict is "correct" only
+where every one is met. Where the answer is a written text (`answer_format` "text"), the reviser
+is asked for the whole text again, not a solution step by step.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import re
 from ponder.answers import extract_answer
 from ponder.strategies import prompts
 from ponder.strategies.base import Context, Key, Strategy, StrategyInfo, register
+from ponder.strategies.rubric_judge import rubric_of
 from ponder.strategies.sampling import TEMPERATURE, to_candidate
 from ponder.strategies.verify import JUDGE
 from ponder.types import Candidate, Message, Problem, Result, Sample
@@ -41,6 +48,20 @@ REVISE_ASK = (
     "Write the complete solution again, step by step, fixing every mistake the review found and "
     "keeping what was right. {reminder}"
 )
+RUBRIC_SYSTEM = (
+    "You review a text written for a task, against a list of criteria. Go through the criteria in "
+    "order: for each, say in a few words whether the text meets it and, if not, what to change. "
+    "End with a line 'Verdict: correct' if the text meets every criterion, or 'Verdict: incorrect' "
+    "if it misses any."
+)
+RUBRIC_ASK = (
+    "Task:\n{question}\n\nText:\n{solution}\n\nCriteria:\n{criteria}\n\nReview it, then give your verdict."
+)
+REWRITE_ASK = (
+    "A reviewer checked your text:\n\n{critique}\n\n"
+    "Write the complete text again, fixing everything the review found and keeping what was right. "
+    "{reminder}"
+)
 _VERDICT = re.compile(r"verdict\W*(incorrect|not correct|wrong|correct|right)", re.IGNORECASE)
 
 
@@ -52,7 +73,11 @@ def verdict(critique: str) -> bool | None:
     return found[-1].lower() in ("correct", "right")
 
 
-def critic_messages(problem: Problem, draft: str) -> list[Message]:
+def critic_messages(problem: Problem, draft: str, rubric: bool = False) -> list[Message]:
+    if rubric:
+        criteria = "\n".join(f"- {c.description}" for c in rubric_of(problem).criteria)
+        ask = RUBRIC_ASK.format(question=problem.question, solution=draft.strip(), criteria=criteria)
+        return [Message("system", RUBRIC_SYSTEM), Message("user", ask)]
     return [
         Message("system", CRITIC_SYSTEM),
         Message("user", CRITIC_ASK.format(question=problem.question, solution=draft.strip())),
@@ -60,6 +85,8 @@ def critic_messages(problem: Problem, draft: str) -> list[Message]:
 
 
 def revision_turn(problem: Problem, critique: str) -> Message:
+    if problem.answer_format == "text":
+        return Message("user", REWRITE_ASK.format(critique=critique.strip(), reminder=problem.instruction))
     reminder = prompts.REASON_FIRST.format(instruction=problem.instruction)
     return Message("user", REVISE_ASK.format(critique=critique.strip(), reminder=reminder))
 
@@ -71,6 +98,7 @@ def revise(
     stop: bool = False,
     critique_tokens: int = CRITIQUE_TOKENS,
     temperature: float | None = None,
+    rubric: bool = False,
 ) -> Strategy:
     async def run(problem: Problem, ctx: Context) -> Result:
         t = temperature if temperature is not None else ctx.temperature
@@ -95,7 +123,7 @@ def revise(
         for r in range(n):
             critic = ctx.child(role=JUDGE)
             (review,) = await critic.generate(
-                critic_messages(problem, draft.text), 1, temperature=0.0, max_tokens=critique_tokens
+                critic_messages(problem, draft.text, rubric), 1, temperature=0.0, max_tokens=critique_tokens
             )
             verdicts.append(verdict(review.text))
             if stop and verdicts[-1] is True:
@@ -131,6 +159,7 @@ register(
             "stop": Key(bool, False, "end early when the critique's verdict is 'correct'"),
             "critique_tokens": Key(int, CRITIQUE_TOKENS, "the most tokens a critique may take", low=1),
             "temperature": TEMPERATURE,
+            "rubric": Key(bool, False, "critique against the problem's rubric, criterion by criterion"),
         },
         budget=True,
         default_n=1,

@@ -2,8 +2,11 @@
 
 - `logprob`: the mean token logprob of each sample (the model's own confidence);
 - `vote`: the share of samples whose extracted answer equals this one's;
-- a scoring pass that calls a model (`verify`: the judge's P(yes)), registered in `pooling.py`'s
-  `SCORE_PASSES`, which a study also runs over its pools.
+- a scoring pass that calls a model, registered in `pooling.py`'s `SCORE_PASSES`, which a study
+  also runs over its pools: `verify` (the judge's P(yes) that the answer is right), `rubric` (the
+  judge's weighted score on a rubric's criteria) and `pairwise` (every two candidates compared per
+  criterion in both orders, ranked by a Bradley–Terry fit; as its calls grow as N², a study runs a
+  `bon` that names it as written rather than from a pool).
 A sample scorer returns one score per sample, or None where it cannot score (no logprobs).
 `score` runs any of them and says which one it used: where a scorer scores no answered sample (no
 logprobs; a judge that answers neither yes, no nor a grade), the vote, and a note says so. A study's
@@ -17,6 +20,8 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from ponder.strategies import pairwise as _pairwise  # noqa: F401  (registers `pairwise`)
+from ponder.strategies import rubric_judge as _rubric  # noqa: F401  (registers `rubric`)
 from ponder.strategies import verify as _verify  # noqa: F401  (registers the `verify` pass)
 from ponder.strategies.pooling import SCORE_PASSES
 from ponder.strategies.sampling import to_candidate
@@ -45,7 +50,7 @@ def vote_scores(samples: Sequence[Sample], answers: Sequence[str | None]) -> lis
 SCORERS: dict[str, Scorer] = {"logprob": logprob_scores, "vote": vote_scores}
 
 
-SCORER_NAMES = ("logprob", "vote", "verify")  # the choices of a strategy's `scorer` key
+SCORER_NAMES = ("logprob", "vote", "verify", "rubric", "pairwise")  # the choices of a strategy's `scorer` key
 
 
 async def score(

@@ -150,7 +150,11 @@ register(
         weighted_best_of_n,
         {
             "scorer": Key(
-                str, "verify", "the scorer whose probabilities weigh the votes", choices=SCORER_NAMES
+                str,
+                "verify",
+                "the scorer whose probabilities weigh the votes",
+                # pairwise strengths are relative to the pool, not probabilities of being right
+                choices=tuple(s for s in SCORER_NAMES if s != "pairwise"),
             ),
             "temperature": TEMPERATURE,
         },

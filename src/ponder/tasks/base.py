@@ -47,13 +47,18 @@ class Item:
     data: dict[str, Any] = field(default_factory=dict)
 
     def problem(self) -> Problem:
-        """The problem a strategy sees (the gold stays with the item, for the oracle)."""
+        """The problem a strategy sees (the gold stays with the item, for the oracle), with the
+        family's rubric where it states one (`Family.rubric(data)`: the task's own rules)."""
+        from ponder.tasks.registry import FAMILIES
+
+        rubric_of = getattr(FAMILIES.get(self.family), "rubric", None)
         return Problem(
             question=self.question,
             id=self.id,
             answer_format=self.answer_format,
             instruction=self.instruction,
             stop=CODE_STOP if self.answer_format == "code" else (),
+            rubric=rubric_of(self.data) if rubric_of is not None else None,
         )
 
     def to_dict(self) -> dict[str, Any]:

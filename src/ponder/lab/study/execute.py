@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import time
 from dataclasses import dataclass, replace
 from typing import Any
@@ -115,11 +116,13 @@ async def execute(work: Work, session: Session, config: StudyConfig) -> Record:
         scored = await SCORE_PASSES[work.scorer].run(problem, work.candidates, ctx)
         elapsed = time.perf_counter() - start
         groups = scored.groups or [None] * len(work.candidates)
-        # One entry per candidate: its score, its group (as `answer`) and the method (as `thoughts`),
-        # stored as the request's scores (`StudyStore.save`), never as samples.
+        details = scored.details or [None] * len(work.candidates)
+        # One entry per candidate: its score, its group (as `answer`), the method (as `thoughts`)
+        # and what else the pass found, as JSON (as `text`), stored as the request's scores
+        # (`StudyStore.save`), never as samples.
         drawn = tuple(
-            Drawn("", scored.method, group, score, 0, "stop")
-            for score, group in zip(scored.scores, groups, strict=True)
+            Drawn(json.dumps(detail) if detail is not None else "", scored.method, group, score, 0, "stop")
+            for score, group, detail in zip(scored.scores, groups, details, strict=True)
         )
         # The pass's calls overlap (a judge's prompts in flight together, programs on every core):
         # its seconds are the time it took, not the sum of its calls' latencies under that load.

@@ -63,6 +63,9 @@ CREATE TABLE IF NOT EXISTS scores (
     request_id INTEGER NOT NULL REFERENCES requests(id), idx INTEGER NOT NULL,
     score REAL, grp TEXT, method TEXT NOT NULL,
     PRIMARY KEY (request_id, idx));
+CREATE TABLE IF NOT EXISTS score_details (
+    request_id INTEGER NOT NULL REFERENCES requests(id), idx INTEGER NOT NULL, detail TEXT NOT NULL,
+    PRIMARY KEY (request_id, idx));
 CREATE TABLE IF NOT EXISTS verdicts (
     problem_id TEXT NOT NULL, answer TEXT NOT NULL, correct INTEGER NOT NULL,
     PRIMARY KEY (problem_id, answer));
@@ -77,6 +80,7 @@ class PassScore:
     score: float | None
     group: str | None
     method: str
+    detail: str = ""  # what else the pass found (a judge's per-criterion scores), JSON; "": nothing
 
 
 @dataclass(frozen=True)
@@ -185,7 +189,7 @@ class StudyStore:
             ]
             if record.judged
             else [],
-            scores=[PassScore(d.score, d.answer, d.thoughts) for d in record.samples]
+            scores=[PassScore(d.score, d.answer, d.thoughts, d.text) for d in record.samples]
             if record.kind.startswith("score:")
             else None,
             answer=record.answer,
@@ -252,6 +256,10 @@ class StudyStore:
                 "INSERT INTO scores VALUES (?, ?, ?, ?, ?)",
                 [(cur.lastrowid, i, x.score, x.group, x.method) for i, x in enumerate(scores or [])],
             )
+            self.db.executemany(
+                "INSERT INTO score_details VALUES (?, ?, ?)",
+                [(cur.lastrowid, i, x.detail) for i, x in enumerate(scores or []) if x.detail],
+            )
             if children:
                 self.db.execute(
                     "INSERT INTO trees VALUES (?, ?)", (cur.lastrowid, json.dumps(children, allow_nan=False))
@@ -292,6 +300,17 @@ class StudyStore:
             "SELECT score, grp, method FROM scores WHERE request_id = ? ORDER BY idx", (request_id,)
         )
         return [PassScore(r["score"], r["grp"], r["method"]) for r in rows]
+
+    def score_details(self, request_id: int) -> list[dict[str, Any] | None]:
+        """A score request's per-candidate details, in its pool's order (None where it kept none,
+        and for every candidate in a store from before details were kept)."""
+        n = len(self.scores(request_id))
+        if not self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'score_details'").fetchone():
+            return [None] * n
+        out: list[dict[str, Any] | None] = [None] * n
+        for r in self.db.execute("SELECT idx, detail FROM score_details WHERE request_id = ?", (request_id,)):
+            out[r["idx"]] = json.loads(r["detail"])
+        return out
 
     def requests(self) -> list[dict[str, Any]]:
         return [dict(r) for r in self.db.execute("SELECT * FROM requests ORDER BY id")]

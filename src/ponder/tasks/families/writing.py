@@ -24,6 +24,7 @@ import random
 import re
 from typing import Any
 
+from ponder.rubric import WRITING, Criterion, Rubric
 from ponder.tasks.base import Content
 
 FORMS = ("story", "letter", "product description", "poem")
@@ -196,6 +197,16 @@ class Writing:
 
     def check(self, gold: str, pred: str | None, data: dict[str, Any]) -> bool:
         return all(check_text(pred, data["constraints"]))
+
+    def rubric(self, data: dict[str, Any]) -> Rubric:
+        """The task's rules as `check` criteria (kept or not, one each, as the task states them),
+        then what only a reader can judge; the judge's verdict on a rule is compared with
+        `check_constraint`'s to measure the judge (`ponder.lab.judging`)."""
+        rules = [
+            Criterion(f"rule_{i + 1}", describe(c), 1.0, (0, 1), "check")
+            for i, c in enumerate(data["constraints"])
+        ]
+        return Rubric((*rules, *WRITING))
 
     def grade(self, gold: str, pred: str | None, data: dict[str, Any]) -> float:
         """Partial credit: the share of constraints kept (the verdict is all of them)."""
