@@ -27,6 +27,7 @@ from ponder.strategies import (
     check_roles,
     info_of,
 )
+from ponder.strategies.pooling import SCORE_PASSES
 
 MAX_CONCURRENCY = 64
 WHOLE_NUMBERS = (
@@ -102,6 +103,10 @@ class StudyConfig:
     # Work items (requests) in flight at once per model: HTTP requests in flight, or problems sharing
     # the embedded engine's slots. How the study runs, not what it measures: not in its identity.
     concurrency: int = 1
+    # Scoring passes run over every pool to measure, not to select (`judges = ["rubric",
+    # "pairwise"]`): the judged-quality axis and the judges' agreement with the oracle come from
+    # them. Charged to no strategy: a strategy that reads a pass pays for it through its own scorer.
+    judges: list[str] = field(default_factory=list)
 
     @classmethod
     def from_toml(cls, path: Path, **overrides: Any) -> StudyConfig:
@@ -165,6 +170,7 @@ class StudyConfig:
     def score_passes(self, model: str | None = None) -> list[tuple[str, str]]:
         """The scoring passes a model's strategies read, each with the pool it scores: (scorer, pool)."""
         found = {(p.scorer, p.pool) for s in self.specs(model) if (p := pooling(s)) and p.scorer}
+        found |= {(judge, "cot") for judge in self.judges}
         return sorted((scorer, pool) for scorer, pool in found if scorer is not None)
 
     def _check_types(self) -> None:
@@ -191,6 +197,8 @@ class StudyConfig:
             isinstance(k, str) and isinstance(v, str) for k, v in self.roles.items()
         ):
             raise bad("roles", "a table of role = model")
+        if not isinstance(self.judges, list) or not all(isinstance(j, str) for j in self.judges):
+            raise bad("judges", 'a list of scoring passes, e.g. ["rubric", "pairwise"]')
         if not isinstance(self.compare, list) or not all(isinstance(c, str) for c in self.compare):
             raise bad("compare", "a list of 'SPEC@K/MODEL vs SPEC@K/MODEL'")
         if not isinstance(self.only, dict) or not all(
@@ -223,6 +231,13 @@ class StudyConfig:
         if any(not v for v in self.only.values()):
             raise PonderError("'only' gives a model no strategy: name at least one")
         all_specs = [s for m in [None, *self.only] for s in self.specs(m)]
+        for judge in self.judges:
+            if judge not in SCORE_PASSES:
+                raise PonderError(
+                    f"unknown judge '{judge}' in 'judges': use one of {', '.join(SCORE_PASSES)}"
+                )
+        if self.judges and not any(pooling(s) for s in all_specs):
+            raise PonderError("'judges' score the pool: name at least one pooled strategy (sc@4, bon@4)")
         for spec in all_specs:
             if spec.name in POOL_ESTIMATORS:
                 if spec.params or spec.inner:
@@ -283,4 +298,6 @@ class StudyConfig:
         data = asdict(self)
         data.pop("out")
         data.pop("concurrency")
+        if not data["judges"]:
+            data.pop("judges")  # a study from before `judges` keeps its identity
         return data
