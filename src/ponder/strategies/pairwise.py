@@ -2,11 +2,12 @@
 in both orders, and a Bradley–Terry fit over the comparisons ranks all N.
 
 One judge call per ordered pair and criterion: N(N−1)·C calls for N candidates and C criteria
-(the count grows as N²: keep N small; a study here uses N ≤ 4). Each call reads the task, "Text A"
-and "Text B" and one criterion, and answers with one letter. P(first) is read off the judge's first
-token: the mass of "A" over that of "A" and "B" among its likeliest alternatives; where the backend
-gives no logprobs, or neither letter is among them, the judge's reply is parsed (A: 1, B: 0) and
-where it names neither the call counts for nothing.
+(the count grows as N²: keep N small; a study here uses N ≤ 4). The pairs are in flight together,
+each pair's criteria in turn, so the engine's prefix cache reads the two texts once per order.
+Each call reads the task, "Text A" and "Text B" and one criterion, and answers with one letter.
+P(first) is read off the judge's first token: the mass of "A" over that of "A" and "B" among its
+likeliest alternatives; where the backend gives no logprobs, or neither letter is among them, the
+judge's reply is parsed (A: 1, B: 0), and where it names neither the call counts for nothing.
 
 Position bias cancels: i's preference over j on a criterion is the mean of P(i first wins) with
 i shown first and 1 − P(first wins) with j shown first. Its size is kept: each call's P(first) is
@@ -114,27 +115,25 @@ async def pairwise_pass(problem: Problem, candidates: Sequence[Candidate], ctx: 
     rubric = rubric_of(problem)
     judge = ctx.child(role=JUDGE)
     todo = [i for i, c in enumerate(candidates) if c.answer is not None and c.text.strip()]
-    ordered = list(itertools.permutations(todo, 2))
-    jobs = [(i, j, k, c) for i, j in ordered for k, c in enumerate(rubric.criteria)]
-    found = await asyncio.gather(
-        *(
-            ask_order(problem, candidates[i].text, candidates[j].text, c, judge, n)
-            for n, (i, j, _, c) in enumerate(jobs)
-        ),
-        return_exceptions=True,
-    )
     first: dict[tuple[int, int, int], float | None] = {}
     methods: set[str] = set()
     refused = 0
-    for (i, j, k, _), outcome in zip(jobs, found, strict=True):
-        if isinstance(outcome, LimitReached):
-            refused += 1
-            first[i, j, k] = None
-        elif isinstance(outcome, BaseException):
-            raise outcome
-        else:
-            first[i, j, k], method = outcome
-            methods.add(method)
+
+    async def compare(i: int, j: int, index: int) -> None:
+        """One ordered pair, its criteria in turn (they share the pair's prompt up to the last lines,
+        which the engine's prefix cache then reads once)."""
+        nonlocal refused
+        for k, c in enumerate(rubric.criteria):
+            try:
+                first[i, j, k], method = await ask_order(
+                    problem, candidates[i].text, candidates[j].text, c, judge, index * 64 + k
+                )
+                methods.add(method)
+            except LimitReached:
+                refused += 1
+                first[i, j, k] = None
+
+    await asyncio.gather(*(compare(i, j, n) for n, (i, j) in enumerate(itertools.permutations(todo, 2))))
     n = len(candidates)
     wins = [[0.0] * n for _ in range(n)]
     for i, j in itertools.combinations(todo, 2):

@@ -1,13 +1,13 @@
 """`rubric`: a pointwise judge. The judge role scores each candidate on each criterion of a rubric,
 with a short justification first, and the candidate's score is the rubric's weighted total on [0, 1].
 
-One judge call per candidate and criterion, all in flight together. Each call reads the task, the
-candidate's text and one criterion with its scale, writes at most `JUSTIFY_TOKENS` tokens of
+One judge call per candidate and criterion: the candidates in flight together, each one's criteria
+in turn, so that the engine's prefix cache reads the task and the text once per candidate (they
+are every criterion's prompt but its last lines). Each call reads the task, the candidate's text
+and one criterion with its scale, writes at most `JUSTIFY_TOKENS` tokens of
 justification and ends "Score: N"; the last such line is the score, clamped to the scale. A call
 that gives no score leaves its criterion out of that candidate's total (a note counts them); a
 candidate with no criterion scored scores −inf, as one without an answer does (it is not judged).
-The criteria's prompts share the task and the text as their prefix, so the engine's prefix cache
-reads them once per candidate.
 
 The rubric is the problem's (a writing task's rules, then a reader's criteria), else
 `ponder.rubric.DEFAULT`. The judge never sees a gold answer: only the task as the strategy has it.
@@ -85,21 +85,15 @@ async def judge_text(
 ) -> dict[str, Any]:
     """Every criterion of one text, in flight together: {"scores": {name: score or None},
     "why": {name: reply}, "refused": criteria a limit refused}."""
-    found = await asyncio.gather(
-        *(judge_criterion(problem, text, c, ctx, index * 64 + k) for k, c in enumerate(rubric.criteria)),
-        return_exceptions=True,
-    )
     scores: dict[str, float | None] = {}
     why: dict[str, str] = {}
     refused = 0
-    for c, outcome in zip(rubric.criteria, found, strict=True):
-        if isinstance(outcome, LimitReached):
+    for k, c in enumerate(rubric.criteria):
+        try:
+            scores[c.name], why[c.name] = await judge_criterion(problem, text, c, ctx, index * 64 + k)
+        except LimitReached:
             refused += 1
             scores[c.name] = None
-        elif isinstance(outcome, BaseException):
-            raise outcome
-        else:
-            scores[c.name], why[c.name] = outcome
     return {"scores": scores, "why": why, "refused": refused}
 
 
