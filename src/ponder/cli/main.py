@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from ponder import __version__
-from ponder.cli import ask, models, runs, sandbox, study, tasks
+from ponder.cli import ask, models, router, runs, sandbox, study, tasks
 from ponder.errors import PonderError
 
 app = typer.Typer(
@@ -39,6 +39,7 @@ app.add_typer(models.app, name="models")
 app.add_typer(runs.app, name="runs")
 app.add_typer(tasks.app, name="tasks")
 app.add_typer(sandbox.app, name="sandbox")
+app.add_typer(router.app, name="router")
 app.command("study")(study.study)
 app.command("report")(study.report)
 
