@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Callable, Coroutine, Mapping, Sequence
+from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 from ponder.answers.extract import FORMATS
@@ -12,6 +13,8 @@ from ponder.backends.factory import DEFAULT_CTX, DEFAULT_THREADS
 from ponder.errors import PonderError
 from ponder.limits import Limit
 from ponder.models.catalog import DEFAULT_MODEL
+from ponder.rubric import Rubric
+from ponder.rubric import load as load_rubric
 from ponder.session import Options, Session, parse_roles
 from ponder.specs import parse_spec
 from ponder.store import open_store
@@ -48,13 +51,16 @@ async def ask_async(
     judge: str | None = None,
     roles: Mapping[str, str] | Sequence[str] = (),
     limit: str | Limit | None = None,
+    rubric: Rubric | Path | None = None,
     record: bool = True,
     quiet: bool = True,
 ) -> Result:
     """Answer `question` with `strategy` on `model`; record the run unless `record` is False.
 
     `judge` names the judge role's model (`roles` any other role's, as {role: model} or
-    ["role=model"]); `limit` caps the question's compute ("tokens=4000,usd=0.01").
+    ["role=model"]); `limit` caps the question's compute ("tokens=4000,usd=0.01"); `rubric` is what
+    a judge reads the answer against (`bon@4:scorer=rubric`, `revise@2:rubric=true`), a `Rubric` or
+    the path of a TOML file (`ponder.rubric`); without one, `ponder.rubric.DEFAULT`.
     Everything is checked before the model loads, and the run is written only once it has finished,
     so a bad argument or a failed call leaves nothing in the store.
     """
@@ -80,7 +86,8 @@ async def ask_async(
     check_roles([spec], [r for r in role_models if r != "policy"])
     if record:  # a store that cannot be opened fails now, before the model spends anything
         open_store().close()
-    problem = Problem(question=question, answer_format=answer_format)
+    criteria = load_rubric(rubric) if isinstance(rubric, Path) else rubric
+    problem = Problem(question=question, answer_format=answer_format, rubric=criteria)
     with Session.open(role_models, options, slots=samples_needed(spec), quiet=quiet) as session:
         result = await run_strategy(problem, session.context())
     if record:
@@ -94,6 +101,7 @@ async def ask_async(
             "base_url": base_url,
             "roles": role_models,
             "limit": str(options.limit) if options.limit else None,
+            "rubric": criteria.to_dict() if criteria is not None else None,
         }
         store = open_store()
         try:

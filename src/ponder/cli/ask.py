@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -44,6 +45,15 @@ def ask(
         str | None,
         typer.Option(help="Cap this question's compute: tokens=N,calls=N,usd=X,seconds=X (any of them)."),
     ] = None,
+    rubric: Annotated[
+        Path | None,
+        typer.Option(
+            help="A rubric (TOML) for the judges: bon@N:scorer=rubric|pairwise, revise:rubric=true."
+        ),
+    ] = None,
+    answer_format: Annotated[
+        str, typer.Option("--format", help="How the answer is read: auto, number, code, text, ...")
+    ] = "auto",
     json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Answer QUESTION, spending compute as the strategy says, and record the run."""
@@ -61,6 +71,8 @@ def ask(
         judge=judge,
         roles=role or [],
         limit=limit,
+        rubric=rubric,
+        answer_format=answer_format,
         quiet=json_out,
     )
     if json_out:

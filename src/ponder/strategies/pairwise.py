@@ -14,7 +14,7 @@ i shown first and 1 − P(first wins) with j shown first. Its size is kept: each
 in `details`, and `position_bias` is their mean less 1/2 (positive: the judge favours the text it
 reads first). The preference over the rubric is the criteria's weighted mean; the Bradley–Terry
 strengths (`bradley_terry`) are fitted to these soft wins, and a candidate's score is its log
-strength. A candidate without an answer is not compared and scores −inf.
+strength. A candidate without an answer, where another has one, is not compared and scores −inf.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from ponder.limits import LimitReached
 from ponder.rubric import Criterion
 from ponder.strategies.base import Context
 from ponder.strategies.pooling import Scored, ScorePassInfo, register_score_pass
-from ponder.strategies.rubric_judge import rubric_of
+from ponder.strategies.rubric_judge import rubric_of, to_judge
 from ponder.strategies.verify import JUDGE, TOP
 from ponder.types import Candidate, Message, Problem, Sample
 
@@ -114,7 +114,7 @@ def position_bias(details: Sequence[dict[str, Any] | None]) -> float | None:
 async def pairwise_pass(problem: Problem, candidates: Sequence[Candidate], ctx: Context) -> Scored:
     rubric = rubric_of(problem)
     judge = ctx.child(role=JUDGE)
-    todo = [i for i, c in enumerate(candidates) if c.answer is not None and c.text.strip()]
+    todo = to_judge(candidates)
     first: dict[tuple[int, int, int], float | None] = {}
     methods: set[str] = set()
     refused = 0

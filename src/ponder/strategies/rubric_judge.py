@@ -7,7 +7,8 @@ are every criterion's prompt but its last lines). Each call reads the task, the 
 and one criterion with its scale, writes at most `JUSTIFY_TOKENS` tokens of
 justification and ends "Score: N"; the last such line is the score, clamped to the scale. A call
 that gives no score leaves its criterion out of that candidate's total (a note counts them); a
-candidate with no criterion scored scores −inf, as one without an answer does (it is not judged).
+candidate with no criterion scored scores −inf, as one without an answer does where another has
+one (it is not judged: `to_judge`).
 
 The rubric is the problem's (a writing task's rules, then a reader's criteria), else
 `ponder.rubric.DEFAULT`. The judge never sees a gold answer: only the task as the strategy has it.
@@ -45,6 +46,13 @@ METHOD = "rubric: each criterion scored by the judge after a one-sentence justif
 
 def rubric_of(problem: Problem) -> Rubric:
     return problem.rubric if problem.rubric is not None else DEFAULT
+
+
+def to_judge(candidates: Sequence[Candidate]) -> list[int]:
+    """The candidates a judge reads: those with an answer, or, where none has one (a free-form reply
+    that no extractor reads), every one with text."""
+    answered = [i for i, c in enumerate(candidates) if c.answer is not None and c.text.strip()]
+    return answered or [i for i, c in enumerate(candidates) if c.text.strip()]
 
 
 def parse_score(reply: str, c: Criterion) -> float | None:
@@ -101,7 +109,7 @@ async def rubric_pass(problem: Problem, candidates: Sequence[Candidate], ctx: Co
     """Each answered candidate's rubric total; the per-criterion scores in `details`."""
     rubric = rubric_of(problem)
     judge = ctx.child(role=JUDGE)
-    todo = [i for i, c in enumerate(candidates) if c.answer is not None and c.text.strip()]
+    todo = to_judge(candidates)
     judged = await asyncio.gather(*(judge_text(problem, candidates[i].text, rubric, judge, i) for i in todo))
     scores = [float("-inf")] * len(candidates)
     details: list[dict[str, Any] | None] = [None] * len(candidates)
