@@ -347,7 +347,7 @@ def evaluate_arrays(
     )
     per_problem = {o: table.values[..., table.column(o)].mean(axis=1) for o in fixed_options}
     fixed = tuple(
-        Row(o, mean_interval(v), float(table.tokens[..., table.column(o)].mean()), parse_option(o)[1])
+        Row(o, mean_interval(v), float(table.tokens[..., table.column(o)].mean()), float(parse_option(o)[1]))
         for o, v in per_problem.items()
     )
     eligible = [r for r in fixed if r.tokens <= router.tokens * (1 + 1e-9)]
