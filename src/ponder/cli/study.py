@@ -144,6 +144,8 @@ def show(summary: Summary) -> None:
     rows = summary.rows
     for model in dict.fromkeys(r.model for r in rows):
         _model_table(model, [r for r in rows if r.model == model])
+        if summary.score_axes:  # partial credit (a writing task's checks kept), a judge's grade
+            _score_table(model, [r for r in rows if r.model == model], list(summary.score_axes))
     methods = sorted({r.ci_method for r in rows} - {""})
     seconds = sorted({r.seconds_method for r in rows} - {""})
     console.print(
@@ -156,6 +158,12 @@ def show(summary: Summary) -> None:
         console.print(f"[bold]headline:[/bold] {esc(summary.headline.sentence)}")
     for pair in summary.comparisons:
         console.print(f"[bold]compared:[/bold] {esc(pair.sentence)}")
+        for name, d in (pair.scores or {}).items():  # the same pair's mean score, paired by problem
+            console.print(
+                f"  {esc(name)} score, a − b: {d.difference:+.3f} "
+                f"(paired 95% CI {d.ci_low:+.3f} to {d.ci_high:+.3f}, {esc(d.ci_method)})",
+                highlight=False,
+            )
     for m in summary.matched:  # every run-as-written point against the curves, at its compute
         console.print(f"[bold]matched {m.axis}:[/bold] {esc(m.sentence)}")
 
@@ -176,4 +184,19 @@ def _model_table(model: str, rows: list[Row]) -> None:
             f"{r.mean_seconds:.1f}",
             f"{100 * r.truncated_rate:.0f}%",
         )
+    console.print(table)
+
+
+def _score_table(model: str, rows: list[Row], axes: list[str]) -> None:
+    """Each point's mean score per axis with its 95% interval, beside its tokens."""
+    methods = sorted({s.ci_method for r in rows for s in (r.scores or {}).values()})
+    table = Table(title=f"mean score against compute: {esc(model)}", caption=esc("; ".join(methods)))
+    for col in ("strategy", "k", *(f"{a} (95% CI)" for a in axes), "tokens"):
+        table.add_column(esc(col), justify="left" if col == "strategy" else "right", no_wrap=True)
+    for r in rows:
+        cells = []
+        for a in axes:
+            s = (r.scores or {}).get(a)
+            cells.append(f"{s.mean:.3f} ({s.ci_low:.2f}–{s.ci_high:.2f})" if s is not None else "")
+        table.add_row(esc(r.strategy), str(r.budget), *cells, f"{r.mean_completion_tokens:.0f}")
     console.print(table)

@@ -14,7 +14,7 @@ from typing import Any
 
 from ponder.lab.study.store import StudyStore
 from ponder.lab.study.summary import Bin, Headline, Row, Summary
-from ponder.report import matched
+from ponder.report import matched, scores
 from ponder.report.html import pct as _pct
 from ponder.report.html import table as _table
 from ponder.report.svg import PALETTE, Dot, Line, plot
@@ -204,6 +204,7 @@ def results_table(summary: Summary) -> str:
         head.insert(7, "thinking tokens")
     if drawn:
         head.insert(3, "samples drawn")
+    scores.insert_columns(summary, head, body)  # a score axis's mean and interval, where there is one
     methods = sorted({r.seconds_method for r in summary.rows})
     note = (
         f'<p class="sub">{summary.provenance.problems} problems per row. Intervals: '
@@ -441,6 +442,7 @@ frontier (Pareto over accuracy and mean FLOPs).</p>
 {_law_note(summary)}
 <h2>All points</h2>{results_table(summary)}
 {_notes(summary)}
+{scores.section(summary)}
 {matched.section(summary)}
 <h2>By difficulty</h2>
 {difficulty(summary)}

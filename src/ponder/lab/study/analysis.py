@@ -9,8 +9,11 @@ For each model, strategy and budget, one value per problem, then an interval ove
 The series and their charged compute come from `series.py`; this module turns them into the typed
 summary (`summary.py`): rows, the frontier, the coverage law, difficulty bins, the headline and the
 named comparisons, and each strategy read at the compute of each point run as written
-(`matched.py`). It decides numbers only; `findings.py` puts them into sentences. Every row names
-its derived figures (`derived`) and its `seconds_method`.
+(`matched.py`). Where the study has score axes (`scores.py`: partial credit), each row, comparison
+and reading carries the mean score per axis with its interval (`score_intervals.py`: a t interval
+with a pseudo-problem at each bound, never Wilson on a non-binary mean). It decides numbers only;
+`findings.py` puts them into sentences. Every row names its derived figures (`derived`) and its
+`seconds_method`.
 
 Everything here is a function of the store: the same store gives the same summary.
 """
@@ -27,6 +30,7 @@ from ponder.lab.study import findings
 from ponder.lab.study.charges import prompt_rate
 from ponder.lab.study.config import StudyConfig, compare_points, pooling
 from ponder.lab.study.matched import matched
+from ponder.lab.study.scores import AXES, StudyView, axis_values, mean_score, score_difference
 from ponder.lab.study.series import (
     Pool,
     ScorePass,
@@ -49,6 +53,7 @@ from ponder.lab.study.summary import (
     Point,
     Provenance,
     Row,
+    ScoreDifference,
     Summary,
 )
 from ponder.strategies.pooling import majority, pool_kind, timing_prefix
@@ -86,7 +91,14 @@ def row(series: Series) -> Row:
         coverage=coverage,
         selection_gap=gap,
         mean_samples=samples,
+        scores={name: mean_score(v) for name, v in series.scores.items()} or None,
     )
+
+
+def score_differences(a: Series, b: Series) -> dict[str, ScoreDifference] | None:
+    """a − b in mean score on each axis both carry, paired by problem; None where they share none."""
+    names = sorted(a.scores.keys() & b.scores.keys())
+    return {name: score_difference(a.scores[name], b.scores[name]) for name in names} or None
 
 
 def difficulty_bins(pass1: np.ndarray) -> np.ndarray:
@@ -115,6 +127,7 @@ def analyse(config: StudyConfig, store: StudyStore, provenance: Provenance) -> S
     estimators: dict[str, Any] = {}
     pools: dict[str, Pool] = {}
     notes: list[str] = []
+    study = StudyView(store, items, requests)
     for model in config.models:
         mine = [c for (m, _, _), r in requests.items() if m == model for c in calls.get(r["id"], [])]
         rate = prompt_rate(mine)
@@ -129,6 +142,11 @@ def analyse(config: StudyConfig, store: StudyStore, provenance: Provenance) -> S
             name: load_timing(model, requests, calls, rate, hosted, timing_prefix(name)) for name in drawn
         }
         passes: dict[tuple[str, str], ScorePass] = {}
+        pool_axes = {name: axis_values(study, model, pool_kind(name)) for name in drawn}
+
+        def run_axes(kind: str, model: str = model) -> dict[str, np.ndarray]:
+            return axis_values(study, model, kind)
+
         if drawn:  # difficulty and the coverage law read the chain-of-thought pool where there is one
             pools[model] = drawn.get("cot", next(iter(drawn.values())))
         for spec in config.specs(model):
@@ -143,16 +161,18 @@ def analyse(config: StudyConfig, store: StudyStore, provenance: Provenance) -> S
                         )
                     scored = passes[key]
                 made, info = pool_series(
-                    config, model, drawn[how.pool], spec, ids, timings[how.pool], rate, hosted, scored
-                )
+                    config, model, drawn[how.pool], spec, ids, timings[how.pool], rate, hosted, scored,
+                    pool_axes[how.pool],
+                )  # fmt: skip
                 if info:
                     estimators[f"{model} {spec_name(spec)}"] = info
             else:
-                made = run_series(config, model, ids, spec, requests, store, calls, rate, hosted)
+                made = run_series(config, model, ids, spec, requests, store, calls, rate, hosted, run_axes)
             series += made
     voters = [spec_name(s) for s in config.specs() if (how := pooling(s)) and how.estimate is majority]
     notes += findings.text_vote_notes({i.answer_format for i in items}, list(dict.fromkeys(voters)))
     selection = [s for s in series if s.selection]
+    axes = {name: AXES[name].description for s in series for name in s.scores}
     frontier = stats.pareto_frontier([(float(s.flops.mean()), float(s.values.mean())) for s in selection])
     return Summary(
         provenance=provenance,
@@ -165,6 +185,7 @@ def analyse(config: StudyConfig, store: StudyStore, provenance: Provenance) -> S
         matched=tuple(matched(series)),
         estimators={name: Estimator.from_dict(info) for name, info in estimators.items()},
         notes=tuple(notes),
+        score_axes=dict(sorted(axes.items())) or None,
     )
 
 
@@ -267,6 +288,7 @@ def _compare(series: list[Series], pair: str) -> Comparison:
         ci_high=diff.high,
         ci_method=diff.method,
         sentence=findings.comparison_sentence(a, b, diff),
+        scores=score_differences(found[0], found[1]),
     )
 
 

@@ -23,6 +23,10 @@ budgets a and b"). A run that drew budget b with probability w would spend (1 âˆ
 tokens: the log weight is the plot's, not a strategy's. The intervals are unadjusted: the targets
 are fixed by the study's design (every point run as written), not chosen after seeing the data.
 
+Score axes (`scores.py`) are read at the same place: each problem's score mixed at the same w,
+its mean with its interval, and the target's minus it with a paired interval
+(`score_intervals.py`), on every axis the target and both bracketing points carry.
+
 Targets: the mean of each point run as written (a `Series` not derived from a pool). At each, the
 target's own point, then every pooled curve and every run-as-written curve of at least two points
 but the target's own. An axis the target has no positive mean on (FLOPs without a parameter count)
@@ -40,8 +44,9 @@ import numpy as np
 
 from ponder.lab import intervals
 from ponder.lab.study import findings
+from ponder.lab.study.scores import mean_score, score_difference
 from ponder.lab.study.series import Series, spec_at
-from ponder.lab.study.summary import Matched, Reading
+from ponder.lab.study.summary import Matched, Reading, Score, ScoreDifference
 
 AXES: dict[str, Callable[[Series], np.ndarray]] = {"tokens": lambda s: s.tokens, "flops": lambda s: s.flops}
 EXACT = 1e-9  # relative: a target this close to a point is read at the point
@@ -98,9 +103,23 @@ def _log_mix(x: float, y: float, w: float) -> float:
     return (1 - w) * x + w * y
 
 
+def _scores(r: Read, target: Series | None) -> tuple[dict[str, Score], dict[str, ScoreDifference]]:
+    """The reading's mean score per axis, mixed per problem at its weight as its accuracy is, and
+    the target's minus it (paired), on the axes both carry."""
+    names = r.a.scores.keys() & r.b.scores.keys() & (target.scores.keys() if target else r.a.scores.keys())
+    means, diffs = {}, {}
+    for name in sorted(names):
+        values = (1 - r.weight) * r.a.scores[name] + r.weight * r.b.scores[name]
+        means[name] = mean_score(values)
+        if target is not None:
+            diffs[name] = score_difference(target.scores[name], values)
+    return means, diffs
+
+
 def reading(strategy: str, r: Read, axis: str, target: Series | None = None) -> Reading:
     """A `Read` as the summary keeps it; with `target`, the target's accuracy minus this reading."""
     ci = intervals.mean_interval(r.values)
+    scores, score_differences = _scores(r, target)
     a, b = r.a.budget, r.b.budget
     if r.a is r.b:
         method = f"at budget {a}" if target is not None else "the target itself"
@@ -124,6 +143,8 @@ def reading(strategy: str, r: Read, axis: str, target: Series | None = None) -> 
         diff_low=diff.low if diff is not None else None,
         diff_high=diff.high if diff is not None else None,
         diff_method=diff.method if diff is not None else None,
+        scores=scores or None,
+        score_differences=score_differences or None,
     )
 
 

@@ -8,6 +8,9 @@ the engine's batching curve measured on the study's own prompts (`timing:k` requ
 measured for real where every problem was timed, or, without timing requests, prorated by token
 share. Each series names its derived figures and its seconds method.
 
+Score axes (`scores.py`) ride along: a pool's per-sample values give each budget's expected value
+through the strategy's own estimator (`scores.score_estimate`), a run's are its answer's.
+
 Thinking tokens (a part of completion tokens) are kept apart, summed per problem as tokens are: a
 run's are its requests' recorded ones; a pool budget k's are k times the pool's mean per sample
 (derived, as its tokens are). A scoring pass's are split between its whole part and its per-sample
@@ -16,6 +19,7 @@ part in proportion to its completion tokens (its calls record no thinking of the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +29,7 @@ from ponder.errors import PonderError
 from ponder.lab import estimators as est
 from ponder.lab.study.charges import Charge, charge
 from ponder.lab.study.config import StudyConfig, pooling
+from ponder.lab.study.scores import score_estimate
 from ponder.lab.study.store import StudyStore
 from ponder.models import prices
 from ponder.specs import Spec, parse_spec
@@ -66,6 +71,7 @@ class Series:
     coverage: np.ndarray | None = None
     selection: bool = True  # False for coverage: an oracle picks, not the model
     extra: dict[str, Any] = field(default_factory=dict)
+    scores: dict[str, np.ndarray] = field(default_factory=dict)  # per axis, per problem, in [0, 1]
 
 
 @dataclass
@@ -291,12 +297,13 @@ def pool_series(
     rate: float,
     hosted: Hosted,
     scored: ScorePass | None = None,
+    axes: dict[str, np.ndarray] | None = None,
 ) -> tuple[list[Series], dict[str, Any]]:
     """A pooled strategy's series at each budget. Where it reads a scoring pass (`scored`), the
     pass's scores (and groups) replace the pool's, and each budget k is charged the pass's whole
     part plus k samples' worth (derived, labelled). Where the estimate says how many samples a
     budget draws in expectation (adaptive sampling), tokens, FLOPs, seconds and dollars follow
-    those, not k."""
+    those, not k. `axes`: the pool's per-sample values on each score axis, (P, n)."""
     ks = config.ladder(spec)
     n = pool.correct.shape[1]
     how = pooling(spec)
@@ -310,6 +317,9 @@ def pool_series(
     values, info = estimate.values, dict(estimate.info)
     if scored is not None:
         info["scoring"] = {"pass": scored.name, "methods": scored.methods}
+    graded = {name: score_estimate(how.estimate, view, v, ks) for name, v in (axes or {}).items()}
+    if graded:
+        info["scores"] = {name: g.info for name, g in graded.items()}
     coverage = est.pass_at_k_curve(pool.correct, ks)
     mean_completion = pool.completion.mean(axis=1)
     mean_thinking = np.array([c.thinking_tokens / n for c in pool.charges])  # per sample, recorded
@@ -361,6 +371,7 @@ def pool_series(
                 coverage=coverage[:, j],
                 selection=how.selection,
                 extra={"mean_samples": float(drawn.mean())} if estimate.samples is not None else {},
+                scores={name: g.values[:, j] for name, g in graded.items()},
             )
         )
     return out, info
@@ -376,7 +387,9 @@ def run_series(
     calls: dict[int, list[dict[str, Any]]],
     rate: float,
     hosted: Hosted,
+    axes: Callable[[str], dict[str, np.ndarray]] | None = None,
 ) -> list[Series]:
+    """A run-as-written strategy's series; `axes(kind)` gives its runs' values on each score axis."""
     out = []
     for k in config.ladder(spec):
         at = run_spec(spec)
@@ -402,6 +415,7 @@ def run_series(
                 cached=np.array([c.cached_first for c in charges]),
                 saved_flops=np.array([c.flops - c.flops_recorded for c in charges]),
                 thinking=np.array([c.thinking_tokens for c in charges]),
+                scores=axes(f"run:{at}") if axes is not None else {},
             )
         )
     return out

@@ -5,61 +5,43 @@ The JSON is the public contract (docs/study.md), so each record's fields are the
 JSON's order and `to_dict` writes them as they are: a summary written through these types is the
 file ponder wrote before them, plus `"schema"`. Two things are not stored as written:
 - a `Row` leaves out `coverage` and `selection_gap` where they are None (rows of runs, not pools),
-  and `mean_samples` where it is None (every strategy but one that stops early);
+  and `mean_samples` where it is None (every strategy but one that stops early); every record
+  leaves out its `scores` where the study has no score axis (`scores.py`), so a study without one
+  (GSM8K) writes the file it wrote before scores existed;
 - the coverage law is `ponder.lab.stats.CoverageLaw`, the class that fits it, so its prediction
   exists once; its `max_abs_residual` and `holdout_error` are written from its fields and
   recomputed, not read, when the file is loaded.
 
 Schemas: 1 is every summary.json written before the file named its schema; 2 adds `"schema"`; 3
 adds each row's `mean_thinking_tokens` (null in a file upgraded from 2: not recorded there) and
-`matched` (the strategies read off their curves at matched compute, `matched.py`).
-Loading upgrades an older file step by step through `_UPGRADES` (append-only: a new schema adds one
-function) and refuses a newer one with a line that says what to do. Loading keeps numbers as
+`matched` (the strategies read off their curves at matched compute, `matched.py`). The score keys
+(each row's, comparison's and reading's `scores`, an estimator's `scores`, the summary's
+`score_axes`) came within schema 3: they are optional, and a reader of schema 3 that predates them
+reads such a file without them, so the number did not change.
+Loading upgrades an older file step by step through `upgrades.UPGRADES` (append-only: a new schema
+adds one function) and refuses a newer one with a line that says what to do. Loading keeps numbers as
 stored (an integer stays an integer), so load → to_json gives back the file.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, fields, is_dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ponder.errors import PonderError
 from ponder.lab.stats import CoverageLaw
+from ponder.lab.study.records import OMIT, Json, Record, Score, ScoreDifference, law_of, plain, scores_of
+from ponder.lab.study.upgrades import UPGRADES
 
 SCHEMA = 3
 REWRITE = "rewrite it with this ponder: `ponder study --resume` with the study's settings"
-Json = dict[str, Any]
-
-
-class _Record:
-    """A dataclass that serializes field by field, in declaration order."""
-
-    def to_dict(self) -> Json:
-        out: Json = _plain(self)
-        return out
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, CoverageLaw):
-        return _law_dict(value)
-    if is_dataclass(value) and not isinstance(value, type):
-        return {
-            f.name: _plain(getattr(value, f.name))
-            for f in fields(value)
-            if not (f.metadata.get("omit_none") and getattr(value, f.name) is None)
-        }
-    if isinstance(value, tuple | list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
 
 
 @dataclass(frozen=True)
-class Row(_Record):
+class Row(Record):
     """One model, strategy and budget: accuracy over problems with its interval, and what it costs."""
 
     model: str
@@ -83,11 +65,14 @@ class Row(_Record):
     truncated_rate: float
     problems: int
     # Pool strategies only: pass@k at this budget, and coverage − accuracy (0 for coverage itself).
-    coverage: float | None = field(default=None, metadata={"omit_none": True})
-    selection_gap: float | None = field(default=None, metadata={"omit_none": True})
+    coverage: float | None = field(default=None, metadata=OMIT)
+    selection_gap: float | None = field(default=None, metadata=OMIT)
     # A strategy that may stop early (adaptive): the expected samples drawn at this budget, derived
     # from the pool by replay; None where every budget k draws k.
-    mean_samples: float | None = field(default=None, metadata={"omit_none": True})
+    mean_samples: float | None = field(default=None, metadata=OMIT)
+    # Per score axis (`checks`, ...): the mean score over problems with its interval; None where the
+    # study has no axis.
+    scores: dict[str, Score] | None = field(default=None, metadata=OMIT)
 
     @property
     def name(self) -> str:
@@ -106,12 +91,12 @@ class Row(_Record):
             mean_cache_saved_flops=d["mean_cache_saved_flops"], seconds_method=d["seconds_method"],
             derived=tuple(d["derived"]), truncated_rate=d["truncated_rate"], problems=d["problems"],
             coverage=d.get("coverage"), selection_gap=d.get("selection_gap"),
-            mean_samples=d.get("mean_samples"),
+            mean_samples=d.get("mean_samples"), scores=scores_of(d.get("scores"), Score),
         )  # fmt: skip
 
 
 @dataclass(frozen=True)
-class Point(_Record):
+class Point(Record):
     """A point named in the frontier, the headline or a comparison."""
 
     model: str
@@ -126,7 +111,7 @@ class Point(_Record):
 
 
 @dataclass(frozen=True)
-class Headline(_Record):
+class Headline(Record):
     """The small model's best point (a) against the large model's cheapest (b): a − b with its
     interval, Bonferroni-adjusted over the `chosen_among` points it was chosen from."""
 
@@ -152,7 +137,7 @@ class Headline(_Record):
 
 
 @dataclass(frozen=True)
-class Comparison(_Record):
+class Comparison(Record):
     """A pair named before the data (`--compare`): a − b with its paired interval, unadjusted."""
 
     pair: str
@@ -163,6 +148,8 @@ class Comparison(_Record):
     ci_high: float
     ci_method: str
     sentence: str
+    # Per score axis both points have: a − b in mean score, paired; None where the study has none.
+    scores: dict[str, ScoreDifference] | None = field(default=None, metadata=OMIT)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Comparison:
@@ -170,11 +157,12 @@ class Comparison(_Record):
             pair=d["pair"], a=Point.from_dict(d["a"]), b=Point.from_dict(d["b"]),
             difference=d["difference"], ci_low=d["ci_low"], ci_high=d["ci_high"],
             ci_method=d["ci_method"], sentence=d["sentence"],
+            scores=scores_of(d.get("scores"), ScoreDifference),
         )  # fmt: skip
 
 
 @dataclass(frozen=True)
-class Reading(_Record):
+class Reading(Record):
     """One curve (a strategy without its budget) read at a matched target: at one of its points, or
     interpolated on the log axis between its budgets a and b with weight w on b (`method` says which;
     an interpolated reading is derived, a read-off, not a run). `difference` is the target's
@@ -194,6 +182,10 @@ class Reading(_Record):
     diff_low: float | None
     diff_high: float | None
     diff_method: str | None
+    # Per score axis: the reading's mean score (its values mixed at the same weight), and the
+    # target's minus it, paired (`score_differences` is None on the target's own reading).
+    scores: dict[str, Score] | None = field(default=None, metadata=OMIT)
+    score_differences: dict[str, ScoreDifference] | None = field(default=None, metadata=OMIT)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Reading:
@@ -203,12 +195,13 @@ class Reading(_Record):
             accuracy=d["accuracy"], ci_low=d["ci_low"], ci_high=d["ci_high"], ci_method=d["ci_method"],
             mean_completion_tokens=d["mean_completion_tokens"], mean_flops=d["mean_flops"],
             difference=d["difference"], diff_low=d["diff_low"], diff_high=d["diff_high"],
-            diff_method=d["diff_method"],
+            diff_method=d["diff_method"], scores=scores_of(d.get("scores"), Score),
+            score_differences=scores_of(d.get("score_differences"), ScoreDifference),
         )  # fmt: skip
 
 
 @dataclass(frozen=True)
-class Matched(_Record):
+class Matched(Record):
     """One run-as-written point of a model (`target`) and every curve of the model read at its mean
     on one axis (`tokens`: mean completion tokens; `flops`: mean FLOPs). `readings` starts with the
     target's own point; `not_read` names the curves whose range does not hold `at` (never
@@ -232,7 +225,7 @@ class Matched(_Record):
 
 
 @dataclass(frozen=True)
-class Bin(_Record):
+class Bin(Record):
     """One pass@1 quintile of a model's problems (bin 0 the hardest): each point's accuracy and
     Wilson interval within it, keyed by `strategy@budget`; a best point only where it is clear."""
 
@@ -258,7 +251,7 @@ class Bin(_Record):
 
 
 @dataclass(frozen=True)
-class Estimator(_Record):
+class Estimator(Record):
     """How a pool strategy's estimate was computed at each budget (keys are str(k)): exact or Monte
     Carlo, with the Monte Carlo standard error (0 where exact); and, for a strategy that reads a
     scoring pass, the pass and how it scored (`{"pass": "verify", "methods": [...]}`)."""
@@ -266,19 +259,23 @@ class Estimator(_Record):
     methods: dict[str, str] = field(default_factory=dict)
     mc_error: dict[str, float] = field(default_factory=dict)
     scoring: dict[str, Any] | None = None
+    # Per score axis, how its pooled estimate was derived (`scores.score_estimate`): `method`, the
+    # Monte Carlo error bound per budget, and any problems valued by group means.
+    scores: dict[str, Any] | None = field(default=None, metadata=OMIT)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Estimator:
-        scoring = d.get("scoring")
+        scoring, scores = d.get("scoring"), d.get("scores")
         return cls(
             methods=dict(d.get("methods", {})),
             mc_error=dict(d.get("mc_error", {})),
             scoring=dict(scoring) if scoring is not None else None,
+            scores=dict(scores) if scores is not None else None,
         )
 
 
 @dataclass(frozen=True)
-class Sampling(_Record):
+class Sampling(Record):
     max_tokens: int
     temperature: float
     seed: int
@@ -289,7 +286,7 @@ class Sampling(_Record):
 
 
 @dataclass(frozen=True)
-class Provenance(_Record):
+class Provenance(Record):
     """What the study ran on and with. `engine`, `models` and `prompts` are records of the machine
     and the templates, kept as the JSON's own mappings: ponder reads none of their keys."""
 
@@ -323,34 +320,8 @@ class Provenance(_Record):
         )  # fmt: skip
 
 
-def _law_dict(law: CoverageLaw) -> Json:
-    return {
-        "a": law.a,
-        "b": law.b,
-        "r2": law.r2,
-        "points": law.points,
-        "ks": list(law.ks),
-        "residuals": list(law.residuals),
-        "max_abs_residual": law.max_abs_residual,
-        "holdout_k": law.holdout_k,
-        "holdout_predicted": law.holdout_predicted,
-        "holdout_observed": law.holdout_observed,
-        "holdout_error": law.holdout_error,
-    }
-
-
-def _law(d: Mapping[str, Any] | None) -> CoverageLaw | None:
-    if d is None:
-        return None
-    return CoverageLaw(
-        a=d["a"], b=d["b"], r2=d["r2"], points=d["points"], ks=tuple(d["ks"]),
-        residuals=tuple(d["residuals"]), holdout_k=d["holdout_k"],
-        holdout_predicted=d["holdout_predicted"], holdout_observed=d["holdout_observed"],
-    )  # fmt: skip
-
-
 @dataclass(frozen=True)
-class Summary(_Record):
+class Summary(Record):
     """Everything `summary.json` holds (docs/study.md says what each part means)."""
 
     provenance: Provenance
@@ -363,9 +334,11 @@ class Summary(_Record):
     matched: tuple[Matched, ...]  # each run-as-written point against every curve at its compute
     estimators: dict[str, Estimator]  # "MODEL SPEC" → how its maj@k was estimated
     notes: tuple[str, ...]  # what the figures could not include
+    # Score axis → what its values mean (`scores.py`); None where the study has no axis.
+    score_axes: dict[str, str] | None = field(default=None, metadata=OMIT)
 
     def to_dict(self) -> Json:
-        return {"schema": SCHEMA, **_plain(self)}
+        return {"schema": SCHEMA, **plain(self)}
 
     def to_json(self) -> str:
         """The JSON text, as written to summary.json (without its final newline)."""
@@ -401,7 +374,7 @@ class Summary(_Record):
             )
         try:
             for version in range(schema, SCHEMA):
-                data = _UPGRADES[version](data)
+                data = UPGRADES[version](data)
             return cls._read(data)
         except KeyError as e:
             raise PonderError(f"{source} is not a study summary (no {e}): {REWRITE}") from None
@@ -415,58 +388,16 @@ class Summary(_Record):
             provenance=Provenance.from_dict(d["provenance"]),
             rows=tuple(Row.from_dict(r) for r in d["rows"]),
             frontier=tuple(Point.from_dict(p) for p in d["frontier"]),
-            coverage_law={m: _law(law) for m, law in d["coverage_law"].items()},
+            coverage_law={m: law_of(law) for m, law in d["coverage_law"].items()},
             difficulty={m: tuple(Bin.from_dict(b) for b in bins) for m, bins in d["difficulty"].items()},
             headline=Headline.from_dict(headline) if headline is not None else None,
             comparisons=tuple(Comparison.from_dict(c) for c in d["comparisons"]),
             matched=tuple(Matched.from_dict(m) for m in d["matched"]),
             estimators={name: Estimator.from_dict(e) for name, e in d["estimators"].items()},
             notes=tuple(d["notes"]),
+            score_axes=dict(d["score_axes"]) if d.get("score_axes") is not None else None,
         )
 
-
-def _from_1(d: Json) -> Json:
-    """Schema 1 → 2. Schema 2 only adds the `schema` field. Files written before figures were added
-    to schema 1 lack them: they read with the values the report assumed for them then."""
-    rows = [
-        {"ci_method": "bootstrap", "mean_cached_prompt_tokens": 0.0, "mean_cache_saved_flops": 0.0,
-         "seconds_method": "recorded", "derived": [], **r}
-        for r in d["rows"]
-    ]  # fmt: skip
-    laws = {
-        m: None if law is None else {
-            "ks": [], "residuals": [], "holdout_k": None, "holdout_predicted": None,
-            "holdout_observed": None, **law,
-        }
-        for m, law in d.get("coverage_law", {}).items()
-    }  # fmt: skip
-    difficulty = {
-        m: [{"best_strategy": None, "best_budget": None, "best_accuracy": None, "ci_low": {}, "ci_high": {},
-             **b} for b in bins]
-        for m, bins in d.get("difficulty", {}).items()
-    }  # fmt: skip
-    headline = d.get("headline")
-    if headline is not None:
-        headline = {"ci_method": "", "chosen_among": 1, "flops_condition": None, **headline}
-    prov = {"levels": [], "item_space": {}, "pool_size": {}, "engine": {}, "models": {}, "prompts": {},
-            "threads": None, "ctx": None, "base_url": None, **d["provenance"]}  # fmt: skip
-    return {
-        "schema": 2, **d, "provenance": prov, "rows": rows, "frontier": d.get("frontier", []),
-        "coverage_law": laws, "difficulty": difficulty, "headline": headline,
-        "comparisons": d.get("comparisons", []), "estimators": d.get("estimators", {}),
-        "notes": d.get("notes", []),
-    }  # fmt: skip
-
-
-def _from_2(d: Json) -> Json:
-    """Schema 2 → 3: rows gain `mean_thinking_tokens` (null: schema 2 did not record it), the
-    summary gains `matched` (empty: no reading was made)."""
-    rows = [{"mean_thinking_tokens": None, **r} for r in d["rows"]]
-    return {**d, "schema": 3, "rows": rows, "matched": d.get("matched", [])}
-
-
-# _UPGRADES[v] turns a schema-v summary into a schema-(v+1) one. Append only.
-_UPGRADES: dict[int, Callable[[Json], Json]] = {1: _from_1, 2: _from_2}
 
 __all__ = [
     "SCHEMA",
@@ -481,5 +412,7 @@ __all__ = [
     "Reading",
     "Row",
     "Sampling",
+    "Score",
+    "ScoreDifference",
     "Summary",
 ]
