@@ -35,6 +35,8 @@ or the subset's best verdict, because thresholding then commutes with the choice
 - `best_scored` (bon by logprob, by a verifier): exact (the ranked weights of every k-subset);
 - exec: exact (its counting), with each behaviour cluster's members as below;
 - adaptive: the same random orders replayed at every threshold, unbiased, as its accuracy is;
+- router: a choice among those by signals read off the first samples (their agreement and
+  logprobs), never the verdicts: exact as its options are;
 - coverage (pass@k): exactly the expected *best* value in a k-subset, the oracle's pick.
 Feeding the real values in place of the verdicts would not work: the estimators take 0/1 verdicts
 and count answer groups by them. The layer cake needs none of them changed, and a plugin
