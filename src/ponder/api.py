@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Callable, Coroutine, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -21,6 +22,7 @@ from ponder.store import open_store
 from ponder.strategies import build, check_roles, samples_needed
 from ponder.types import Problem, Result
 
+TEXT_INSTRUCTION = "Reply with the text only: no title, no notes before or after it."
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -88,6 +90,8 @@ async def ask_async(
         open_store().close()
     criteria = load_rubric(rubric) if isinstance(rubric, Path) else rubric
     problem = Problem(question=question, answer_format=answer_format, rubric=criteria)
+    if answer_format == "text":  # the whole reply is the answer: no answer line to ask for
+        problem = replace(problem, instruction=TEXT_INSTRUCTION)
     with Session.open(role_models, options, slots=samples_needed(spec), quiet=quiet) as session:
         result = await run_strategy(problem, session.context())
     if record:

@@ -27,6 +27,7 @@ import numpy as np
 from ponder.lab import estimators as est
 from ponder.lab import intervals, stats
 from ponder.lab.study import findings
+from ponder.lab.study import judged as _judged  # noqa: F401  (registers the `judged` axis)
 from ponder.lab.study.charges import prompt_rate
 from ponder.lab.study.config import StudyConfig, compare_points, pooling
 from ponder.lab.study.matched import matched
@@ -186,7 +187,22 @@ def analyse(config: StudyConfig, store: StudyStore, provenance: Provenance) -> S
         estimators={name: Estimator.from_dict(info) for name, info in estimators.items()},
         notes=tuple(notes),
         score_axes=dict(sorted(axes.items())) or None,
+        judging=_judging(config, store),
     )
+
+
+def _judging(config: StudyConfig, store: StudyStore) -> dict[str, Any] | None:
+    """The judges' agreement with the oracle and their position bias, where the study ran any."""
+    if not config.judges:
+        return None
+    from ponder.lab import judging
+
+    return {
+        "agreement": [a.to_dict() for a in judging.agreement(store, seed=config.seed)],
+        "position_bias": [b.to_dict() for b in judging.position_bias(store, seed=config.seed)],
+        "method": "judging.py: each rule's verdict by the judge against the program's; "
+        "intervals by percentile bootstrap over problems",
+    }
 
 
 def _difficulty(pools: dict[str, Pool], selection: list[Series]) -> dict[str, tuple[Bin, ...]]:

@@ -173,6 +173,11 @@ class StudyConfig:
         found |= {(judge, "cot") for judge in self.judges}
         return sorted((scorer, pool) for scorer, pool in found if scorer is not None)
 
+    def run_judges(self) -> list[str]:
+        """The judges that also read each run's final answer: those giving a value of their own
+        (a rubric's score); a pairwise judge ranks a pool and has nothing to say of one answer."""
+        return [j for j in self.judges if j != "pairwise"]
+
     def _check_types(self) -> None:
         def bad(name: str, what: str) -> PonderError:
             return PonderError(f"setting '{name}' must be {what} (got {getattr(self, name)!r})")

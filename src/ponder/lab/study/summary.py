@@ -336,6 +336,9 @@ class Summary(Record):
     notes: tuple[str, ...]  # what the figures could not include
     # Score axis → what its values mean (`scores.py`); None where the study has no axis.
     score_axes: dict[str, str] | None = field(default=None, metadata=OMIT)
+    # Where the study ran judges: their agreement with the oracle per kind of rule, and a pairwise
+    # judge's position bias (`ponder.lab.judging`); None where it ran none.
+    judging: Json | None = field(default=None, metadata=OMIT)
 
     def to_dict(self) -> Json:
         return {"schema": SCHEMA, **plain(self)}
@@ -396,6 +399,7 @@ class Summary(Record):
             estimators={name: Estimator.from_dict(e) for name, e in d["estimators"].items()},
             notes=tuple(d["notes"]),
             score_axes=dict(d["score_axes"]) if d.get("score_axes") is not None else None,
+            judging=dict(d["judging"]) if d.get("judging") is not None else None,
         )
 
 
