@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ponder import PonderError
-from ponder.backends.base import Capabilities
+from ponder.backends.base import Backend, Capabilities
 from ponder.rubric import DEFAULT, Criterion, Rubric, load
 from ponder.strategies import build
 from ponder.strategies.pairwise import SYSTEM as PAIR_SYSTEM
@@ -289,3 +289,31 @@ def test_revise_critiques_against_the_rubric_and_rewrites_a_text() -> None:
     open_question = Problem("What makes a good essay?", id="q")
     run("revise@1:rubric=true", writer(["A clear thesis."]), Judge(critic), open_question)
     assert all(c.description in critiques[-1][1].content for c in DEFAULT.criteria)
+
+
+# --- the real model ---
+
+
+@pytest.mark.parametrize("spec", ["bon@2:scorer=rubric", "bon@2:scorer=pairwise", "revise@1:rubric=true"])
+def test_the_judges_on_the_real_model(spec: str, smol_engine: Backend) -> None:
+    """The judges' calls on smollm2-135m, on a writing task with its rubric: counted, summed and
+    charged to the judge role; the rubric judge read each criterion of each text."""
+    (item,) = generate.items("writing", 2, 1, split="public", seed=7)
+    problem = item.problem()
+    assert problem.rubric is not None
+    criteria = len(problem.rubric.criteria)
+    # not closed here: the engine is the session's fixture, shared by other tests
+    s = session({"smol": smol_engine}, parameters=135_000_000, max_tokens=24, seed=3)
+    result = asyncio.run(build(spec)(problem, s.context(seed=3)))
+    judge_calls = [c for c in result.calls if c.role == "judge"]
+    assert result.usage.calls == len(result.calls)
+    assert result.usage.completion_tokens == sum(c.usage.completion_tokens for c in result.calls)
+    assert result.usage.flops == pytest.approx(sum(c.usage.flops for c in result.calls))
+    texts = sum(1 for c in result.candidates if c.text.strip())
+    if spec.endswith("rubric"):
+        assert len(judge_calls) == texts * criteria
+    elif spec.endswith("pairwise"):
+        # with logprobs, one call per ordered pair and criterion (a reply read more rarely: two)
+        assert len(judge_calls) >= texts * (texts - 1) * criteria
+    else:
+        assert len(judge_calls) == 1 and len(result.candidates) == 2
