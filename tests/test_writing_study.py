@@ -106,3 +106,18 @@ def test_judges_must_be_known_and_need_a_pool(tmp_path: Path) -> None:
         StudyConfig(models=["w"], suite="writing@2", strategies=["sc@2"], judges=["oracle"]).check()
     with pytest.raises(PonderError, match="pooled strategy"):
         StudyConfig(models=["w"], suite="writing@2", strategies=["direct"], judges=["rubric"]).check()
+
+
+def test_the_report_and_the_cli_show_the_judges(tmp_path: Path) -> None:
+    from ponder.lab.study.summary import Summary
+    from ponder.report import judging
+    from ponder.report.page import render
+
+    run(tmp_path)
+    html = render(tmp_path).read_text()
+    assert "<h2>Judges</h2>" in html and "position bias" in html and "kappa" in html
+    summary = Summary.load(tmp_path / "summary.json")
+    said = judging.lines(summary)
+    assert len(said) == 2
+    assert "all rules" in said[0] and "says kept 100%" in said[0]
+    assert "position bias +0.40" in said[1]

@@ -166,6 +166,10 @@ def show(summary: Summary) -> None:
             )
     for m in summary.matched:  # every run-as-written point against the curves, at its compute
         console.print(f"[bold]matched {m.axis}:[/bold] {esc(m.sentence)}")
+    from ponder.report import judging
+
+    for line in judging.lines(summary):  # how far the study's judges can be trusted
+        console.print(f"[bold]judges:[/bold] {esc(line)}", highlight=False)
 
 
 def _model_table(model: str, rows: list[Row]) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from ponder.lab.study.store import StudyStore
 from ponder.lab.study.summary import Bin, Headline, Row, Summary
-from ponder.report import matched, scores
+from ponder.report import judging, matched, scores
 from ponder.report.html import pct as _pct
 from ponder.report.html import table as _table
 from ponder.report.svg import PALETTE, Dot, Line, plot
@@ -443,6 +443,7 @@ frontier (Pareto over accuracy and mean FLOPs).</p>
 <h2>All points</h2>{results_table(summary)}
 {_notes(summary)}
 {scores.section(summary)}
+{judging.section(summary)}
 {matched.section(summary)}
 <h2>By difficulty</h2>
 {difficulty(summary)}
