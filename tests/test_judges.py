@@ -317,3 +317,18 @@ def test_the_judges_on_the_real_model(spec: str, smol_engine: Backend) -> None:
         assert len(judge_calls) >= texts * (texts - 1) * criteria
     else:
         assert len(judge_calls) == 1 and len(result.candidates) == 2
+
+
+def test_a_pairwise_judge_that_never_names_a_text_scores_nobody_and_bon_falls_back_to_the_vote() -> None:
+    mute = Judge(
+        lambda m, p: Sample("Both are fine.", completion_tokens=3),
+        capabilities=Capabilities(max_n=64, logprobs=False, prefix_sharing=True),
+    )
+    scored = score_pass(pairwise_pass, mute, ["one text", "another text"])
+    assert scored.scores == [float("-inf"), float("-inf")]  # type: ignore[attr-defined]
+    result = run("bon@2:scorer=pairwise", writer(["one text", "another text"]), mute)
+    assert result.scorer == "vote"
+    assert any("fell back to 'vote'" in note for note in result.notes)
+    # a lone candidate needs no comparison: it keeps a finite score
+    alone = score_pass(pairwise_pass, mute, ["one text"])
+    assert math.isfinite(alone.scores[0])  # type: ignore[attr-defined]

@@ -331,3 +331,18 @@ def test_cli_errors_are_one_line_and_exit_2(
     assert [r["name"] for r in json.loads(capsys.readouterr().out)["routers"]] == ["ok"]
     assert cli(monkeypatch, capsys, "router", "eval", "ok", str(pooled)) == 2  # its own fit problems
     assert "held-out" in capsys.readouterr().err
+
+
+def test_a_studys_pooled_estimate_reads_the_pooled_bins_not_those_of_problems_without_a_group() -> None:
+    # a rule fitted on a mixed suite: static problems (group "") go to sc@4, the pooled bins to sc@2
+    bins = tuple(
+        rules.Bin(group, agree, lp, "sc@4" if group == "" else "sc@2", 1.0, 0.5, 10.0)
+        for group in ("", rules.ANY)
+        for agree in (True, False)
+        for lp in (-1, 0)
+    )
+    rule = rules.Rule("", "", 30.0, (), bins, "sc@2", ("sc@2", "sc@4"), 0.5, 30.0, (), 0.0, 4.0, "0")
+    labels = np.zeros((3, 4), dtype=np.int64)
+    correct = np.ones((3, 4), dtype=bool)
+    _, samples, _ = estimate_pool(rule, labels, correct, np.full((3, 4), -0.5), [4], seed=0)
+    assert (samples[:, 0] == 2).all()

@@ -121,3 +121,23 @@ def test_the_report_and_the_cli_show_the_judges(tmp_path: Path) -> None:
     assert len(said) == 2
     assert "all rules" in said[0] and "says kept 100%" in said[0]
     assert "position bias +0.40" in said[1]
+
+
+def test_judges_read_only_the_models_that_draw_a_chain_of_thought_pool(tmp_path: Path) -> None:
+    from ponder import PonderError
+
+    # the second model runs `direct` alone: no pool for the judges to read, only its runs
+    summary = study(
+        ["w1", "w2"], "writing@2", strategies=["direct", "sc@2"], max_n=2, problems=2, out=str(tmp_path),
+        judges=["rubric"], only={"w2": ["direct"]}, backend_factory=factory, timing_problems=0,
+    )  # fmt: skip
+    rows = {(r["model"], r["strategy"]): r for r in summary["rows"]}
+    assert "judged" in rows[("w2", "direct")]["scores"]
+    store = StudyStore(tmp_path / "study.sqlite", readonly=True)
+    kinds = {(r["model"], r["kind"]) for r in store.requests()}
+    store.close()
+    assert ("w1", "score:rubric") in kinds and ("w2", "score:rubric") not in kinds
+    with pytest.raises(PonderError, match="chain-of-thought pool"):
+        StudyConfig(models=["w"], suite="writing@2", strategies=["pot@2"], judges=["rubric"]).check()
+    with pytest.raises(PonderError, match="named twice"):
+        StudyConfig(models=["w"], suite="writing@2", strategies=["sc@2"], judges=["rubric", "rubric"]).check()

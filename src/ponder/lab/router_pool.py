@@ -316,7 +316,7 @@ def estimate_pool(
     rule's pooled (`*`) bins serve every problem."""
     P, n = labels.shape
     clean = np.where(np.isfinite(scores), scores, np.nan)
-    pool = PoolArrays(labels, correct, clean, np.zeros((P, n)), ("",) * P)
+    pool = PoolArrays(labels, correct, clean, np.zeros((P, n)), (ANY,) * P)  # not "": a group of its own
     caps = [k for k in ks if k >= 2]
     options = sorted({o for k in caps for o in needed(rule, n, k)})
     table = pair_table(pool, options, seed=seed) if caps else None

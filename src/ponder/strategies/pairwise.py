@@ -14,7 +14,8 @@ i shown first and 1 − P(first wins) with j shown first. Its size is kept: each
 in `details`, and `position_bias` is their mean less 1/2 (positive: the judge favours the text it
 reads first). The preference over the rubric is the criteria's weighted mean; the Bradley–Terry
 strengths (`bradley_terry`) are fitted to these soft wins, and a candidate's score is its log
-strength. A candidate without an answer, where another has one, is not compared and scores −inf.
+strength. A candidate without an answer, where another has one, is not compared and scores −inf;
+so does one whose every comparison went unread (the judge named neither text, or a limit refused it).
 """
 
 from __future__ import annotations
@@ -149,9 +150,13 @@ async def pairwise_pass(problem: Problem, candidates: Sequence[Candidate], ctx: 
         if weight > 0:
             wins[i][j], wins[j][i] = got / weight, 1 - got / weight
     theta = bradley_terry([[wins[a][b] for b in todo] for a in todo]) if todo else []
+    # A candidate no comparison was read for (a judge that named neither text, a limit) is unjudged:
+    # −inf, as the rubric judge scores one with no criterion scored, not the prior's even strength.
+    read = {x for (i, j, _), p in first.items() if p is not None for x in (i, j)}
     scores = [float("-inf")] * n
     for i, t in zip(todo, theta, strict=True):
-        scores[i] = t
+        if len(todo) < 2 or i in read:
+            scores[i] = t
     details: list[dict[str, Any] | None] = [None] * n
     for i in todo:
         details[i] = {

@@ -91,7 +91,7 @@ async def judge_criterion(
 async def judge_text(
     problem: Problem, text: str, rubric: Rubric, ctx: Context, index: int = 0
 ) -> dict[str, Any]:
-    """Every criterion of one text, in flight together: {"scores": {name: score or None},
+    """Every criterion of one text, in turn: {"scores": {name: score or None},
     "why": {name: reply}, "refused": criteria a limit refused}."""
     scores: dict[str, float | None] = {}
     why: dict[str, str] = {}

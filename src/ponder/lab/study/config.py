@@ -170,7 +170,8 @@ class StudyConfig:
     def score_passes(self, model: str | None = None) -> list[tuple[str, str]]:
         """The scoring passes a model's strategies read, each with the pool it scores: (scorer, pool)."""
         found = {(p.scorer, p.pool) for s in self.specs(model) if (p := pooling(s)) and p.scorer}
-        found |= {(judge, "cot") for judge in self.judges}
+        if "cot" in self.pools(model):  # the judges read the chain-of-thought pool, where drawn
+            found |= {(judge, "cot") for judge in self.judges}
         return sorted((scorer, pool) for scorer, pool in found if scorer is not None)
 
     def run_judges(self) -> list[str]:
@@ -241,8 +242,8 @@ class StudyConfig:
                 raise PonderError(
                     f"unknown judge '{judge}' in 'judges': use one of {', '.join(SCORE_PASSES)}"
                 )
-        if self.judges and not any(pooling(s) for s in all_specs):
-            raise PonderError("'judges' score the pool: name at least one pooled strategy (sc@4, bon@4)")
+        if len(set(self.judges)) != len(self.judges):
+            raise PonderError("a judge is named twice in 'judges'")
         for spec in all_specs:
             if spec.name in POOL_ESTIMATORS:
                 if spec.params or spec.inner:
@@ -260,6 +261,11 @@ class StudyConfig:
                 build(spec.at(1))  # keys checked; the budgets come from the ladder
             if pooling(spec) is not None and spec.n is not None and not 1 <= spec.n <= MAX_N:
                 raise PonderError(f"'{spec}': N must be between 1 and {MAX_N}")
+        if self.judges and not any("cot" in self.pools(m) for m in self.models):
+            raise PonderError(
+                "'judges' score the chain-of-thought pool: name at least one pooled strategy that "
+                "draws it (sc@4, bon@4)"
+            )
         for pair in self.compare:
             for point in compare_points(pair):
                 self.find(point)
