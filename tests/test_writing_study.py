@@ -141,3 +141,12 @@ def test_judges_read_only_the_models_that_draw_a_chain_of_thought_pool(tmp_path:
         StudyConfig(models=["w"], suite="writing@2", strategies=["pot@2"], judges=["rubric"]).check()
     with pytest.raises(PonderError, match="named twice"):
         StudyConfig(models=["w"], suite="writing@2", strategies=["sc@2"], judges=["rubric", "rubric"]).check()
+
+
+def test_a_judge_model_may_serve_the_judges_alone(tmp_path: Path) -> None:
+    # no strategy calls the judge role: the judges' passes do, on the judge's own model
+    summary = study(
+        "writer", "writing@2", strategies=["sc@2"], max_n=2, problems=2, out=str(tmp_path),
+        judges=["rubric"], roles={"judge": "critic"}, backend_factory=factory, timing_problems=0,
+    )  # fmt: skip
+    assert {a["judge"] for a in summary["judging"]["agreement"]} == {"critic"}

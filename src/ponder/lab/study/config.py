@@ -273,8 +273,10 @@ class StudyConfig:
             mine = self.specs(model)
             if len({str(s) for s in mine}) != len(mine):
                 raise PonderError("a strategy is named twice in --strategies")
-        # a role given a model that no strategy calls is a mistake (the pools use the policy only)
-        check_roles([s for s in all_specs if s.name in REGISTRY], list(self.roles))
+        # a role given a model that no strategy calls is a mistake (the pools use the policy only);
+        # the judges' own passes call theirs (a judge model that only measures)
+        judging = {role for judge in self.judges for role in SCORE_PASSES[judge].roles}
+        check_roles([s for s in all_specs if s.name in REGISTRY], [r for r in self.roles if r not in judging])
 
     def find(self, point: tuple[str, str, int]) -> None:
         """Check that a named point (model, strategy without budget, budget) is in this study."""
