@@ -104,6 +104,10 @@ def test_judges_must_be_known_and_need_a_pool(tmp_path: Path) -> None:
 
     with pytest.raises(PonderError, match="unknown judge"):
         StudyConfig(models=["w"], suite="writing@2", strategies=["sc@2"], judges=["oracle"]).check()
+    with pytest.raises(PonderError, match="max_n of at most 8"):
+        StudyConfig(
+            models=["w"], suite="writing@2", strategies=["sc@16"], max_n=16, judges=["pairwise"]
+        ).check()
     with pytest.raises(PonderError, match="pooled strategy"):
         StudyConfig(models=["w"], suite="writing@2", strategies=["direct"], judges=["rubric"]).check()
 

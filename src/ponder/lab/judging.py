@@ -8,15 +8,21 @@ pair is one paired verdict: the judge's and the program's. Per kind of rule (`wo
 - `accuracy`: the share of pairs where the two agree;
 - `kappa`: Cohen's kappa, agreement beyond what the two base rates give by chance,
   (p_o − p_e) / (1 − p_e); None where p_e = 1 (both say the same thing of every text);
-- both with a 95% percentile bootstrap over problems (`RESAMPLES` resamples of whole problems,
-  seeded): the pairs of one problem (its texts, its rules) are not independent, so they move
-  together; a Wilson interval over pairs would be too narrow. Where the resampled statistic is
-  undefined in over half the resamples (kappa of raters that never vary), the interval is None;
+- the pairs of one problem (its texts, its rules) are not independent, so every interval treats
+  the problem as the unit (a Wilson interval over pairs would be too narrow). The accuracy's 95%
+  interval is `score_interval` (a t interval with a pseudo-problem at 0 and at 1, whose coverage
+  `score_intervals.py` measures) over the per-problem agreement rates, widened where needed to hold
+  the pooled figure (the problems weigh by their pairs in it, equally in the rates). Kappa is not a
+  mean of per-problem values: its interval is a percentile bootstrap over problems (`RESAMPLES`
+  resamples of whole problems, seeded), approximate, and narrow to nothing where every problem
+  agrees fully; None where the resampled kappa is undefined in over half the resamples (raters that
+  never vary);
 - the judge's and the program's rates of "kept", so a kappa near 0 from a judge that says "kept"
   of everything reads as what it is.
 
 Position bias, from a pairwise pass over the pool: each comparison's P(the text shown first wins)
-less 1/2, averaged (0: none; +0.5: the judge always picks the first), with the same bootstrap; and
+less 1/2, averaged (0: none; +0.5: the judge always picks the first), its interval `score_interval`
+over the per-problem mean P(first) (less 1/2), widened to hold the pooled figure; and
 `consistency`: the share of (pair, criterion) whose verdicts in the two orders name the same text.
 
 Every figure is derived from the stored judge calls and the oracle; none is the oracle.
@@ -31,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from ponder.lab.score_intervals import score_interval
 from ponder.lab.study.store import StudyStore
 from ponder.tasks.families.writing import check_constraint
 
@@ -46,14 +53,17 @@ class Agreement:
     pairs: int
     problems: int
     accuracy: float
-    accuracy_low: float | None
-    accuracy_high: float | None
+    accuracy_low: float
+    accuracy_high: float
     kappa: float | None
     kappa_low: float | None
     kappa_high: float | None
     judge_kept: float  # the share of pairs the judge scored as kept
     program_kept: float  # the share the program found kept
-    ci_method: str = "percentile bootstrap over problems"
+    ci_method: str = (
+        "accuracy: t over per-problem rates, a pseudo-problem at 0 and 1; kappa: percentile "
+        "bootstrap over problems (approximate)"
+    )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -69,7 +79,7 @@ class PositionBias:
     bias_low: float
     bias_high: float
     consistency: float | None  # share of (pair, criterion) whose two orders agree on the winner
-    ci_method: str = "percentile bootstrap over problems"
+    ci_method: str = "t over per-problem means, a pseudo-problem at each bound"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -108,7 +118,9 @@ def agreement_of(
     both = np.concatenate(groups)
     j, p = both[:, 0], both[:, 1]
     agree = int(np.sum(j == p))
-    low, high = _bootstrap(groups, lambda x: float(np.mean(x[:, 0] == x[:, 1])), seed)
+    rates = score_interval([float(np.mean(g[:, 0] == g[:, 1])) for g in groups])
+    pooled = agree / len(both)
+    low, high = min(rates.low, pooled), max(rates.high, pooled)
     k_low, k_high = _bootstrap(groups, lambda x: kappa(x[:, 0], x[:, 1]), seed)
     return Agreement(
         judge, model, criterion, len(both), len(groups), agree / len(both), low, high,
@@ -181,7 +193,9 @@ def position_bias(store: StudyStore, seed: int = 0) -> list[PositionBias]:
         if not groups:
             continue
         every = np.concatenate(groups)
-        low, high = _bootstrap(groups, lambda x: float(x.mean()), seed)
+        per_problem = score_interval([float(g.mean()) + 0.5 for g in groups])
+        pooled = float(every.mean())
+        low, high = min(per_problem.low - 0.5, pooled), max(per_problem.high - 0.5, pooled)
         consistent = float(np.mean(agree[key])) if agree[key] else None
         out.append(
             PositionBias(

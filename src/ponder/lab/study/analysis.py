@@ -172,6 +172,13 @@ def analyse(config: StudyConfig, store: StudyStore, provenance: Provenance) -> S
             series += made
     voters = [spec_name(s) for s in config.specs() if (how := pooling(s)) and how.estimate is majority]
     notes += findings.text_vote_notes({i.answer_format for i in items}, list(dict.fromkeys(voters)))
+    if "rubric" in config.judges and any(
+        (how := pooling(s)) is not None and how.scorer == "rubric" for s in config.specs()
+    ):
+        notes.append(
+            "bon:scorer=rubric selects by the same rubric judge whose reader criteria make the "
+            "`judged` axis: its judged score is inflated by construction; compare it on `checks`"
+        )
     selection = [s for s in series if s.selection]
     axes = {name: AXES[name].description for s in series for name in s.scores}
     frontier = stats.pareto_frontier([(float(s.flops.mean()), float(s.values.mean())) for s in selection])

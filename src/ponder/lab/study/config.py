@@ -30,6 +30,7 @@ from ponder.strategies import (
 from ponder.strategies.pooling import SCORE_PASSES
 
 MAX_CONCURRENCY = 64
+PAIRWISE_POOL = 8  # the largest pool a study's pairwise judge reads (its calls grow as N²)
 WHOLE_NUMBERS = (
     "max_n",
     "problems",
@@ -265,6 +266,11 @@ class StudyConfig:
             raise PonderError(
                 "'judges' score the chain-of-thought pool: name at least one pooled strategy that "
                 "draws it (sc@4, bon@4)"
+            )
+        if "pairwise" in self.judges and self.max_n > PAIRWISE_POOL:
+            raise PonderError(
+                f"the pairwise judge compares every two samples of a pool (N(N-1) calls per criterion): "
+                f"use max_n of at most {PAIRWISE_POOL} with it"
             )
         for pair in self.compare:
             for point in compare_points(pair):

@@ -6,7 +6,10 @@ criterion. This axis is the weighted mean of the **reader** criteria alone (cohe
 staying on the subject: `ponder.rubric.WRITING`, or a rubric's `reader` criteria), on [0, 1]: the
 part of quality no program checks. The rules a program checks are the `checks` axis, from the
 oracle; the judge's verdicts on them are measured against it (`ponder.lab.judging`), never used as
-the oracle. A sample the judge did not read (no text) is valued 0, as the contract asks.
+the oracle. A sample the judge did not read (no text) is valued 0, as the contract asks; so is a text
+it read but gave no reader score (no "Score: N" line), which lowers the axis where the judge
+fails to grade: its notes count such criteria in the study's samples, and the agreement section
+shows how often it graded.
 
 The judge is a model and can be wrong: its figures are labelled with its name in the summary
 (`score_axes`), and the agreement section says how far its verdicts on the rules can be trusted.
