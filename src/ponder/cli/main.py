@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from ponder import __version__
-from ponder.cli import ask, models, router, runs, sandbox, study, tasks
+from ponder.cli import ask, models, router, runs, sandbox, serve, study, tasks
 from ponder.errors import PonderError
 
 app = typer.Typer(
@@ -42,6 +42,7 @@ app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(router.app, name="router")
 app.command("study")(study.study)
 app.command("report")(study.report)
+app.command("serve")(serve.serve)
 
 
 def run() -> None:
