@@ -107,4 +107,4 @@ def test_a_judge_that_prefers_the_first_position_is_measured(tmp_path: Path) -> 
     assert bias.bias == pytest.approx(0.4)
     assert bias.consistency == 0.0  # it names whichever text it read first: never the same one
     assert bias.bias_low < 0.4 < bias.bias_high  # five problems say little: never a zero width
-    assert -0.5 <= bias.bias_low and bias.bias_high <= 0.5
+    assert bias.bias_low >= -0.5 and bias.bias_high <= 0.5
