@@ -1,0 +1,192 @@
+"""Benchmark: what `ponder serve` adds, and what it gains from sharing the engine's slots.
+
+Three figures, each a comparison within one run (issue 15):
+
+1. `overhead_ms`: the median latency of a `direct` request through ponder in front of an upstream,
+   less the median of the same request sent to the upstream directly (target ≤ 5 ms). The upstream
+   is a stand-in on loopback that answers at once, so the difference is the proxy's own work (HTTP
+   in and out, the strategy, the ledger), not a model's. Requests alternate, `--requests` of each.
+2. `concurrency_ratio`: 8 concurrent `direct` requests to the embedded model (default
+   qwen2.5-coder-0.5b, `--tokens` each) take this fraction of the time of the same 8 sent one after
+   another (target ≤ 0.6; the engine decodes about 2× faster at 8 slots than at one, FIELD.md).
+   `--skip-model` leaves it out.
+3. `usage_exact`: for `sc@4` in front of the stand-in upstream, the response's usage equals the sum
+   of the counts the upstream reported for every internal call, to the token.
+
+    python benchmarks/serve.py --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import openai
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from ponder.serve import ServeConfig
+from ponder.serve.app import create_app
+from served import serving
+
+SEEN: list[tuple[int, int]] = []  # (prompt, completion) tokens the upstream reported, per call
+
+
+class Upstream(BaseHTTPRequestHandler):
+    """An OpenAI-compatible stand-in: n choices, each 'Answer: 4', usage counted per choice."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        n = int(body.get("n") or 1)
+        prompt = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))
+        completion = 3 * n
+        SEEN.append((prompt, completion))
+        reply = {
+            "id": "x",
+            "object": "chat.completion",
+            "created": 0,
+            "model": body.get("model", "up"),
+            "choices": [
+                {
+                    "index": i,
+                    "message": {"role": "assistant", "content": "Answer: 4"},
+                    "finish_reason": "stop",
+                }
+                for i in range(n)
+            ],
+            "usage": {
+                "prompt_tokens": prompt,
+                "completion_tokens": completion,
+                "total_tokens": prompt + completion,
+            },
+        }
+        data = json.dumps(reply).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def overhead(requests: int) -> dict[str, Any]:
+    upstream = ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
+    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{upstream.server_address[1]}/v1"
+    messages = [{"role": "user", "content": "What is 2 + 2?"}]
+    try:
+        config = ServeConfig(models=("up",), upstream=base, upstream_retries=0, record=False)
+        with serving(create_app(config)) as url:
+            direct = openai.OpenAI(base_url=base, api_key="x", max_retries=0)
+            proxied = openai.OpenAI(base_url=url, api_key="x", max_retries=0)
+            for c, model in ((direct, "up"), (proxied, "direct/up")):  # warm both paths
+                c.chat.completions.create(model=model, messages=messages, max_tokens=8)  # type: ignore[arg-type]
+            times: dict[str, list[float]] = {"upstream": [], "proxy": []}
+            for _ in range(requests):
+                for name, c, model in (("upstream", direct, "up"), ("proxy", proxied, "direct/up")):
+                    start = time.perf_counter()
+                    c.chat.completions.create(model=model, messages=messages, max_tokens=8)  # type: ignore[arg-type]
+                    times[name].append(time.perf_counter() - start)
+            SEEN.clear()
+            r = proxied.chat.completions.create(model="sc@4/up", messages=messages, max_tokens=8)  # type: ignore[arg-type]
+            prompt, completion = sum(p for p, _ in SEEN), sum(c for _, c in SEEN)
+            assert r.usage is not None
+            exact = (r.usage.prompt_tokens, r.usage.completion_tokens) == (prompt, completion)
+    finally:
+        upstream.shutdown()
+    up, px = statistics.median(times["upstream"]), statistics.median(times["proxy"])
+    return {
+        "upstream_ms": 1000 * up,
+        "proxy_ms": 1000 * px,
+        "overhead_ms": 1000 * (px - up),
+        "requests": requests,
+        "usage_exact": exact,
+        "usage": {
+            "response": [r.usage.prompt_tokens, r.usage.completion_tokens],
+            "upstream": [prompt, completion],
+        },
+        "upstream_calls": len(SEEN),
+    }
+
+
+def concurrency(model: str, tokens: int, repeats: int) -> dict[str, Any]:
+    config = ServeConfig(models=(model,), max_concurrency=8, max_n=8, record=False)
+    questions = [f"Write one sentence about the number {i}." for i in range(8)]
+    with serving(create_app(config)) as url:
+        sync = openai.OpenAI(base_url=url, api_key="x", max_retries=0, timeout=600)
+        aio = openai.AsyncOpenAI(base_url=url, api_key="x", max_retries=0, timeout=600)
+
+        def ask(q: str) -> Any:
+            return sync.chat.completions.create(
+                model=f"direct/{model}", messages=[{"role": "user", "content": q}], max_tokens=tokens
+            )
+
+        async def together() -> list[Any]:
+            return await asyncio.gather(
+                *(aio.chat.completions.create(
+                    model=f"direct/{model}", messages=[{"role": "user", "content": q}], max_tokens=tokens
+                ) for q in questions)
+            )  # fmt: skip
+
+        ask("warm up")
+        ratios, seq, par = [], [], []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            one = [ask(q) for q in questions]
+            s = time.perf_counter() - start
+            start = time.perf_counter()
+            many = asyncio.run(together())
+            p = time.perf_counter() - start
+            seq.append(s)
+            par.append(p)
+            ratios.append(p / s)
+        tokens_seq = sum(r.usage.completion_tokens for r in one)
+        tokens_par = sum(r.usage.completion_tokens for r in many)
+    return {
+        "model": model,
+        "tokens": tokens,
+        "sequential_s": seq,
+        "concurrent_s": par,
+        "concurrency_ratio": statistics.median(ratios),
+        "completion_tokens": {"sequential": tokens_seq, "concurrent": tokens_par},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--model", default="qwen2.5-coder-0.5b")
+    parser.add_argument("--tokens", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--skip-model", action="store_true")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    out = overhead(args.requests)
+    if not args.skip_model:
+        out["concurrency"] = concurrency(args.model, args.tokens, args.repeats)
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return
+    print(
+        f"proxy overhead (median): {out['overhead_ms']:.2f} ms "
+        f"({out['proxy_ms']:.2f} against {out['upstream_ms']:.2f})"
+    )
+    print(f"usage equals the upstream's counts: {out['usage_exact']} {out['usage']}")
+    if "concurrency" in out:
+        c = out["concurrency"]
+        print(f"8 concurrent / 8 sequential direct requests on {c['model']}: {c['concurrency_ratio']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
