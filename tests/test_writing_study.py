@@ -57,10 +57,19 @@ def run(folder: Path, **settings: Any) -> dict[str, Any]:
     )  # fmt: skip
 
 
+@pytest.fixture(scope="module")
+def studied(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """One study, read by several tests (a study takes seconds even scripted)."""
+    folder = tmp_path_factory.mktemp("writing") / "out"
+    with pytest.MonkeyPatch.context() as env:  # the autouse home is per test: this is its own
+        env.setenv("PONDER_HOME", str(folder.parent / "ponder-home"))
+        return folder, run(folder)
+
+
 def test_a_writing_study_with_judges_reports_judged_quality_agreement_and_position_bias(
-    tmp_path: Path,
+    studied: tuple[Path, dict[str, Any]],
 ) -> None:
-    summary = run(tmp_path)
+    _, summary = studied
     rows = {(r["strategy"], r["budget"]): r for r in summary["rows"]}
     assert {"checks", "judged"} <= set(summary["score_axes"])
     # every answered text is graded 4 of 5 on each reader criterion: 0.75; no text, 0
@@ -83,9 +92,11 @@ def test_a_writing_study_with_judges_reports_judged_quality_agreement_and_positi
     assert bias["consistency"] == 0.0
 
 
-def test_the_judges_read_each_run_once_and_are_charged_to_no_strategy(tmp_path: Path) -> None:
-    summary = run(tmp_path)
-    store = StudyStore(tmp_path / "study.sqlite", readonly=True)
+def test_the_judges_read_each_run_once_and_are_charged_to_no_strategy(
+    studied: tuple[Path, dict[str, Any]],
+) -> None:
+    folder, summary = studied
+    store = StudyStore(folder / "study.sqlite", readonly=True)
     kinds = [r["kind"] for r in store.requests()]
     for spec in ("direct", "revise@1:rubric=true", "bon@2:scorer=pairwise"):
         assert kinds.count(f"score:rubric@run:{spec}") == 6
@@ -112,15 +123,15 @@ def test_judges_must_be_known_and_need_a_pool(tmp_path: Path) -> None:
         StudyConfig(models=["w"], suite="writing@2", strategies=["direct"], judges=["rubric"]).check()
 
 
-def test_the_report_and_the_cli_show_the_judges(tmp_path: Path) -> None:
+def test_the_report_and_the_cli_show_the_judges(studied: tuple[Path, dict[str, Any]]) -> None:
     from ponder.lab.study.summary import Summary
     from ponder.report import judging
     from ponder.report.page import render
 
-    run(tmp_path)
-    html = render(tmp_path).read_text()
+    folder, _ = studied
+    html = render(folder).read_text()
     assert "<h2>Judges</h2>" in html and "position bias" in html and "kappa" in html
-    summary = Summary.load(tmp_path / "summary.json")
+    summary = Summary.load(folder / "summary.json")
     said = judging.lines(summary)
     assert len(said) == 2
     assert "all rules" in said[0] and "says kept 100%" in said[0]
