@@ -43,6 +43,11 @@ class Upstream(BaseHTTPRequestHandler):
     """An OpenAI-compatible stand-in: n choices, each 'Answer: 4', usage counted per choice."""
 
     protocol_version = "HTTP/1.1"
+    # One write per response, sent at once: headers and body written apart, with Nagle's algorithm
+    # on, meet the client's delayed ACK and cost an async client ~40 ms a request (measured: 48 ms
+    # against 4.6 for the sync client), which would be charged to the proxy.
+    wbufsize = 1 << 16
+    disable_nagle_algorithm = True
 
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -122,10 +127,9 @@ def overhead(requests: int) -> dict[str, Any]:
 
 def concurrency(model: str, tokens: int, repeats: int) -> dict[str, Any]:
     config = ServeConfig(models=(model,), max_concurrency=8, max_n=8, record=False)
-    questions = [f"Write one sentence about the number {i}." for i in range(8)]
+    questions = [f"Write a story of about 200 words about the number {i}." for i in range(8)]
     with serving(create_app(config)) as url:
         sync = openai.OpenAI(base_url=url, api_key="x", max_retries=0, timeout=600)
-        aio = openai.AsyncOpenAI(base_url=url, api_key="x", max_retries=0, timeout=600)
 
         def ask(q: str) -> Any:
             return sync.chat.completions.create(
@@ -133,6 +137,8 @@ def concurrency(model: str, tokens: int, repeats: int) -> dict[str, Any]:
             )
 
         async def together() -> list[Any]:
+            # a client per event loop: its connections belong to the loop that opened them
+            aio = openai.AsyncOpenAI(base_url=url, api_key="x", max_retries=0, timeout=600)
             return await asyncio.gather(
                 *(aio.chat.completions.create(
                     model=f"direct/{model}", messages=[{"role": "user", "content": q}], max_tokens=tokens
