@@ -128,7 +128,7 @@ def agreement_of(
     )  # fmt: skip
 
 
-def _judge_models(store: StudyStore, request_id: int, calls: dict[int, list[dict[str, Any]]]) -> str:
+def _judge_models(request_id: int, calls: dict[int, list[dict[str, Any]]]) -> str:
     names = sorted({c["model"] for c in calls.get(request_id, []) if c["role"] == "judge" and c["model"]})
     return ", ".join(names) or "the policy's model"
 
@@ -148,7 +148,7 @@ def agreement(store: StudyStore, seed: int = 0) -> list[Agreement]:
         if pool_id is None:
             continue
         constraints = items[r["problem_id"]].data["constraints"]
-        judge = _judge_models(store, r["id"], calls)
+        judge = _judge_models(r["id"], calls)
         texts = [s.answer for s in store.samples(pool_id)]
         for text, detail in zip(texts, store.score_details(r["id"]), strict=False):
             if detail is None or text is None:
@@ -173,7 +173,7 @@ def position_bias(store: StudyStore, seed: int = 0) -> list[PositionBias]:
     for r in store.requests():
         if r["kind"] != "score:pairwise":
             continue
-        key = (_judge_models(store, r["id"], calls), r["model"])
+        key = (_judge_models(r["id"], calls), r["model"])
         details = store.score_details(r["id"])
         mine = [p for d in details if d for per in d["first"].values() for p in per if p is not None]
         firsts[key][r["problem_id"]] = [p - 0.5 for p in mine]

@@ -113,6 +113,11 @@ def score_kind(name: str, pool: str) -> str:
     return f"score:{name}" if pool == "cot" else f"score:{name}:{pool}"
 
 
+def run_judge_kind(judge: str, run: str) -> str:
+    """A study's stored kind for a judge's reading of a run's final answer: `score:rubric@run:SPEC`."""
+    return f"score:{judge}@{run}"
+
+
 @dataclass(frozen=True)
 class PoolView:
     """One model's pool over the study's problems, as estimators read it."""

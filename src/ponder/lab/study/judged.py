@@ -21,6 +21,7 @@ import numpy as np
 
 from ponder.lab.study.scores import ScoreAxis, StudyView, register_axis
 from ponder.rubric import DEFAULT
+from ponder.strategies.pooling import run_judge_kind, score_kind
 
 JUDGE = "rubric"
 
@@ -40,9 +41,9 @@ def judged(study: StudyView, model: str, kind: str) -> np.ndarray | None:
     """Per pool sample or run, the rubric judge's reader score; None where the judge did not read
     that kind (no `judges` in the study, or a run it was not asked about)."""
     if kind == "pool":
-        source = f"score:{JUDGE}"
+        source = score_kind(JUDGE, "cot")
     elif kind.startswith("run:"):
-        source = f"score:{JUDGE}@{kind}"
+        source = run_judge_kind(JUDGE, kind)
     else:
         return None
     rows = [study.requests.get((model, item.id, source)) for item in study.items]

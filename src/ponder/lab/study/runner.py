@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -46,6 +46,7 @@ from rich.progress import (
 from ponder.backends.base import Backend
 from ponder.backends.factory import MAX_SLOTS
 from ponder.errors import PonderError
+from ponder.lab.study.candidates import with_pool
 from ponder.lab.study.config import StudyConfig, pooling
 from ponder.lab.study.execute import (
     Record,
@@ -61,12 +62,9 @@ from ponder.models.resolve import ModelRef
 from ponder.progress import Progress
 from ponder.session import Session
 from ponder.specs import Spec
-from ponder.strategies.pooling import score_kind
+from ponder.strategies.pooling import run_judge_kind, score_kind
 from ponder.tasks import correct, load
 from ponder.tasks.base import Item
-
-if TYPE_CHECKING:
-    from ponder.types import Candidate
 
 STORE_NAME = "study.sqlite"
 # Settings added since studies were first stored, with the value that reproduces a study that lacks them.
@@ -255,42 +253,6 @@ def plan(
                             Work(model, item, run_judge_kind(judge, run), None, pool=run, scorer=judge)
                         )
     return [w for w in work if (w.model, w.item.id, w.kind) not in done]
-
-
-def with_pool(store: StudyStore, work: Work) -> Work:
-    """A score request with its stored pool's samples as the candidates it scores."""
-    from ponder.types import Candidate
-
-    if work.pool.startswith("run:"):  # a judge reading a run's final answer
-        return replace(work, candidates=run_answer(store, work))
-    request = store.request_id(work.model, work.item.id, pool_kind(work.pool))
-    if request is None:
-        raise PonderError(f"{work.kind} of {work.item.id}: its pool is not stored")
-    candidates = tuple(
-        Candidate(text=s.text, answer=s.answer, score=s.score, completion_tokens=s.completion_tokens,
-                  thoughts=s.thoughts, finish_reason=s.finish_reason)
-        for s in store.samples(request)
-    )  # fmt: skip
-    return replace(work, candidates=candidates)
-
-
-def run_judge_kind(judge: str, run: str) -> str:
-    """The stored kind of a judge's reading of a run's final answer: `score:rubric@run:SPEC`."""
-    return f"score:{judge}@{run}"
-
-
-def run_answer(store: StudyStore, work: Work) -> tuple[Candidate, ...]:
-    """A run's final answer as the one candidate a judge reads: the last of its candidates that
-    holds the run's answer (none: an empty text, which the judge does not read)."""
-    from ponder.types import Candidate
-
-    request = store.request_id(work.model, work.item.id, work.pool)
-    if request is None:
-        raise PonderError(f"{work.kind} of {work.item.id}: its run is not stored")
-    answer = next(r["answer"] for r in store.requests() if r["id"] == request)
-    final = [s for s in store.samples(request) if answer is not None and s.answer == answer]
-    text = final[-1].text if final else ""
-    return (Candidate(text=text, answer=answer, score=None, completion_tokens=0),)
 
 
 def judge(store: StudyStore, item: Item, answer: str | None) -> bool:

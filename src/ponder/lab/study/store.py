@@ -292,6 +292,11 @@ class StudyStore:
         ).fetchone()
         return None if row is None else int(row["id"])
 
+    def answer(self, request_id: int) -> str | None:
+        """A run request's chosen answer."""
+        row = self.db.execute("SELECT answer FROM requests WHERE id = ?", (request_id,)).fetchone()
+        return None if row is None else row["answer"]
+
     def scores(self, request_id: int) -> list[PassScore]:
         """A score request's scores, in its pool's order (none in a store from before scoring passes)."""
         if not self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'scores'").fetchone():
