@@ -57,6 +57,15 @@ def study(
     concurrency: Annotated[
         int | None, typer.Option(help="Requests in flight at once (default 1: the figures as run alone).")
     ] = None,
+    executor: Annotated[
+        str | None, typer.Option(help="Where the work runs: local (default) or ray (a pool of Ray actors).")
+    ] = None,
+    address: Annotated[
+        str | None, typer.Option(help="The Ray cluster to join: auto or HOST:PORT (default: start one here).")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Ray actors per model, each with its own session (default 1).")
+    ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the study in --out.")] = False,
     extend: Annotated[
         bool,
@@ -87,6 +96,9 @@ def study(
         "timing_problems": timing_problems,
         "limit": limit,
         "concurrency": concurrency,
+        "executor": executor,
+        "address": address,
+        "workers": workers,
     }
     if judge is not None or role:
         from ponder.session import parse_roles

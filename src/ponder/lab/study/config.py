@@ -40,7 +40,10 @@ WHOLE_NUMBERS = (
     "ctx",
     "timing_problems",
     "concurrency",
+    "workers",
 )
+EXECUTORS = ("local", "ray")
+MAX_WORKERS = 4096
 
 
 def pooling(spec: Spec) -> Pooling | None:
@@ -108,6 +111,14 @@ class StudyConfig:
     # "pairwise"]`): the judged-quality axis and the judges' agreement with the oracle come from
     # them. Charged to no strategy: a strategy that reads a pass pays for it through its own scorer.
     judges: list[str] = field(default_factory=list)
+    # Where the work runs (`executors.md`): "local", on this process's event loop, or "ray", on a
+    # pool of `workers` Ray actors (each its own session: its own engine and `threads` cores, or its
+    # own client of a server) joined at `address` ("auto", "HOST:PORT"; None: a local cluster).
+    # How the study runs, not what it measures: not in its identity, so either executor resumes
+    # what the other began.
+    executor: str = "local"
+    address: str | None = None
+    workers: int = 1
 
     @classmethod
     def from_toml(cls, path: Path, **overrides: Any) -> StudyConfig:
@@ -232,6 +243,12 @@ class StudyConfig:
             raise PonderError("--timing-problems must be between 0 and 100000")
         if not 1 <= self.concurrency <= MAX_CONCURRENCY:
             raise PonderError(f"--concurrency must be between 1 and {MAX_CONCURRENCY}")
+        if self.executor not in EXECUTORS:
+            raise PonderError(f"unknown executor '{self.executor}': use one of {', '.join(EXECUTORS)}")
+        if not 1 <= self.workers <= MAX_WORKERS:
+            raise PonderError(f"--workers must be between 1 and {MAX_WORKERS}")
+        if self.executor == "local" and (self.workers != 1 or self.address is not None):
+            raise PonderError("--workers and --address are for --executor ray: add it, or drop them")
         strangers = set(self.only) - set(self.models)
         if strangers:
             raise PonderError(f"'only' names models that are not studied: {', '.join(sorted(strangers))}")
@@ -313,10 +330,11 @@ class StudyConfig:
 
     def identity(self) -> dict[str, Any]:
         """What must match for `--resume` to continue this study (everything but where it is and
-        how many requests are in flight)."""
+        how it runs: requests in flight, the executor and its workers)."""
         data = asdict(self)
         data.pop("out")
-        data.pop("concurrency")
+        for how in ("concurrency", "executor", "address", "workers"):
+            data.pop(how)
         if not data["judges"]:
             data.pop("judges")  # a study from before `judges` keeps its identity
         return data

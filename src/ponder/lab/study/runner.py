@@ -13,7 +13,10 @@
    in one transaction with each model call it made (`StudyStore.save`), as it completes.
 5. One event loop per model's work; `concurrency` requests in flight at once (HTTP requests, or
    problems sharing the embedded engine's slots, sized for concurrency × the largest request, at
-   most MAX_SLOTS). With concurrency 1 the requests run one after another in plan order.
+   most MAX_SLOTS). With concurrency 1 the requests run one after another in plan order. With
+   `--executor ray` each model's work goes to a pool of Ray actors instead (`ray_executor.py`),
+   and the records come back here to be judged and saved; a request that fails on every try is
+   recorded as failed, and no summary is written until `--resume` has done it.
 6. Then the scoring passes (`score:SCORER[:POOL]`, one per problem and model): each reads its stored
    pool's samples (handed to `execute` by the driver, as candidates) and scores each one, a
    verifier's judge calls or a program's runs, recorded as that request's calls.
@@ -28,6 +31,7 @@ import asyncio
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -319,6 +323,27 @@ async def drive(
             raise error
 
 
+def executor(config: StudyConfig) -> AbstractContextManager[Any]:
+    """Ray, joined for the study (`--executor ray`), or None for the local executor."""
+    if config.executor == "ray":
+        from ponder.lab.study.ray_executor import ray_session
+
+        return ray_session(config.address)
+    return nullcontext()
+
+
+def refuse_failures(store: StudyStore) -> None:
+    """No summary over missing requests: the failed ones are named, and `--resume` tries them again."""
+    failed = store.failures()
+    if failed:
+        model, problem, kind, tries, error = failed[0]
+        raise PonderError(
+            f"{len(failed)} request(s) failed on every try, recorded in {store.path} (table failures); "
+            f"the first, {kind} of {problem} on {model}, {tries} tries: {error}. Fix the cause and run "
+            "again with --resume"
+        )
+
+
 def warnings(config: StudyConfig, items: list[Item]) -> list[str]:
     """What the user should know before the study spends anything: small item spaces (seeds
     overlap), and where a private study's gold answers will be written."""
@@ -419,7 +444,7 @@ def run_study(
             TextColumn("eta"),
             TimeRemainingColumn(),
         )
-        with Progress(*columns, console=console, disable=quiet) as progress:
+        with Progress(*columns, console=console, disable=quiet) as progress, executor(config) as ray:
             for model in config.models:
                 mine = [w for w in todo if w.model == model]
                 if not mine:
@@ -428,17 +453,23 @@ def run_study(
                 pools = pool_sizes(config, model, sizes).values()
                 largest = max([1, *pools, *(samples_needed_of(s) for s in config.specs(model))])
                 advance = partial(progress.advance, task)
+                if ray is not None:
+                    from ponder.lab.study.ray_executor import run_model_on_ray
+
+                    run_model_on_ray(ray, model, mine, config, store, save, backend_factory, largest, advance)
+                    continue
                 with open_session(model, config, backend_factory, largest) as session:
                     # The scoring passes read stored pools: they run once every pool is stored.
                     asyncio.run(drive([w for w in mine if not w.scoring], session, config, store, advance))
                     asyncio.run(drive([w for w in mine if w.scoring], session, config, store, advance))
+        refuse_failures(store)
         summary = write_outputs(config, store)
         from ponder.report import render
 
         render(Path(config.out))
         return summary
     except BaseException:
-        if fresh and not store.done():
+        if fresh and not store.done() and not store.failures():
             # Nothing was spent: leave no half-made study behind (a model that fails to load, say).
             store.close()
             store.path.unlink(missing_ok=True)

@@ -9,6 +9,10 @@ none. Figures charged to a strategy are derived from these records, never stored
 `verdicts` caches the oracle per (problem, answer): a verdict does not depend on when it was
 computed, so two identical programs cannot get different verdicts from a flaky sandbox timeout.
 
+`failures` holds the requests that failed on every try (the Ray executor's, `ray_executor.py`):
+recorded, never dropped, and not done, so `--resume` tries them again; a request saved later clears
+its row in the same transaction.
+
 `meta.schema` is the store's layout version (`STORE_SCHEMA`), written when a study starts or is
 extended. A store without it predates the version and has the same layout: it is read as it always
 was. A store of a newer schema is refused in one line, before anything is read or written.
@@ -66,6 +70,9 @@ CREATE TABLE IF NOT EXISTS scores (
 CREATE TABLE IF NOT EXISTS score_details (
     request_id INTEGER NOT NULL REFERENCES requests(id), idx INTEGER NOT NULL, detail TEXT NOT NULL,
     PRIMARY KEY (request_id, idx));
+CREATE TABLE IF NOT EXISTS failures (
+    model TEXT NOT NULL, problem_id TEXT NOT NULL, kind TEXT NOT NULL, tries INTEGER NOT NULL,
+    error TEXT NOT NULL, PRIMARY KEY (model, problem_id, kind));
 CREATE TABLE IF NOT EXISTS verdicts (
     problem_id TEXT NOT NULL, answer TEXT NOT NULL, correct INTEGER NOT NULL,
     PRIMARY KEY (problem_id, answer));
@@ -162,6 +169,17 @@ class StudyStore:
         rows = self.db.execute("SELECT model, problem_id, kind FROM requests")
         return {(r["model"], r["problem_id"], r["kind"]) for r in rows}
 
+    def save_failure(self, model: str, problem_id: str, kind: str, tries: int, error: str) -> None:
+        """A request that failed on every try, with its last error, in place of any earlier row."""
+        with self.db:
+            row = (model, problem_id, kind, tries, error)
+            self.db.execute("INSERT OR REPLACE INTO failures VALUES (?, ?, ?, ?, ?)", row)
+
+    def failures(self) -> list[tuple[str, str, str, int, str]]:
+        """(model, problem, kind, tries, last error) of each request that failed on every try."""
+        rows = self.db.execute("SELECT * FROM failures ORDER BY model, problem_id, kind")
+        return [(r["model"], r["problem_id"], r["kind"], int(r["tries"]), r["error"]) for r in rows]
+
     def pool_sizes(self) -> dict[tuple[str, str], int]:
         """(model, pool request kind) → the samples each stored pool request drew."""
         rows = self.db.execute(
@@ -215,6 +233,8 @@ class StudyStore:
     ) -> None:
         u = usage
         with self.db:
+            key = (model, problem_id, kind)
+            self.db.execute("DELETE FROM failures WHERE model = ? AND problem_id = ? AND kind = ?", key)
             cur = self.db.execute(
                 "INSERT INTO requests (model, problem_id, kind, seed, n, answer, correct, calls,"
                 " prompt_tokens, cached_prompt_tokens, completion_tokens, thinking_tokens, wall_seconds,"

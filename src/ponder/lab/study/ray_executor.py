@@ -1,0 +1,263 @@
+"""The Ray executor: a study's work on a pool of Ray actors, saved by the driver alone.
+
+Each actor (`StudyWorker`) opens its own session of one model, as the local executor does (its own
+embedded engine on `threads` cores, or its own client of a server), and runs `execute(work)`; the
+record comes back to the driver, which judges it with the oracle and saves it in the one SQLite
+store as it completes (`runner.save`, on one writer thread). Nothing else writes the store.
+
+- **Affinity.** Every request of one (problem, model) goes to the same actor, so the problem's
+  prompt stays in that actor's prefix cache. Problems are dealt to actors by their work (a pool of
+  n samples weighs n), heaviest first to the least loaded; each actor then takes its own requests
+  in plan order, `concurrency` in flight (an async actor runs that many at once).
+- **Faults.** A request whose actor dies (the process killed, the node lost) or that raises is
+  tried again on the next actor, up to `TRIES` times; a dead actor is replaced by a fresh one (at
+  most `workers` replacements per model) that reloads the model. A request that fails on every try
+  is recorded in the store's `failures` table with its last error, and the study goes on; at the
+  end the driver refuses to write a summary that would be missing it (`--resume` tries it again).
+  Nothing saved is redone: a request is saved once, when its record arrives.
+- **The gold stays with the driver.** An actor receives the problem without its gold answer; the
+  oracle runs on the driver.
+- **Seeds.** A request's seed is derived from (study seed, model, problem, kind), so a request
+  draws with the same seed on either executor. Its samples are the same where the engine computes
+  the same logits, which it need not do across batch shapes and prefix-cache hits (FIELD.md).
+
+Ray is an extra: `pip install 'ponder[ray]'`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from ponder.errors import PonderError
+from ponder.lab.study.candidates import with_pool
+from ponder.lab.study.config import StudyConfig
+from ponder.lab.study.execute import Record, Work, execute
+from ponder.lab.study.store import StudyStore
+
+if TYPE_CHECKING:
+    from ponder.lab.study.runner import BackendFactory
+
+TRIES = 3  # tries of one request, on successive actors, before it is recorded as failed
+INSTALL = "pip install 'ponder[ray]'"
+
+__all__ = ["TRIES", "ActorPool", "deal", "drive_on_ray", "ray_session"]
+
+
+def _ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise PonderError(f"--executor ray needs Ray: {INSTALL}") from None
+    return ray
+
+
+class StudyWorker:
+    """One actor: a session of one model, running the study's requests it is sent."""
+
+    def __init__(self, model: str, config: StudyConfig, factory: BackendFactory | None, largest: int) -> None:
+        from ponder.lab.study.runner import open_session
+
+        self.config = config
+        self.session = open_session(model, config, factory, largest)
+
+    async def execute(self, work: Work) -> Record:
+        return await execute(work, self.session, self.config)
+
+    def ready(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self.session.close()
+
+
+@contextmanager
+def ray_session(address: str | None) -> Iterator[Any]:
+    """Ray, joined at `address` (None: a local cluster of this machine's cores), for the block; a
+    Ray already initialised by the caller is used as it is and left running."""
+    ray = _ray()
+    started = False
+    if not ray.is_initialized():
+        try:
+            ray.init(address=address, include_dashboard=False, log_to_driver=False)
+        except (ConnectionError, ValueError, RuntimeError) as e:
+            where = address or "a new local cluster"
+            raise PonderError(f"cannot join Ray at {where} ({e}): start it with `ray start --head`") from None
+        started = True
+    try:
+        yield ray
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def deal(work: list[Work], workers: int) -> list[list[Work]]:
+    """Each actor's requests: every request of a (problem, model) to one actor, problems dealt
+    heaviest first to the least loaded (a pool of n samples weighs n), each list in plan order."""
+    weight: dict[tuple[str, str], int] = {}
+    for w in work:
+        key = (w.model, w.item.id)
+        weight[key] = weight.get(key, 0) + max(1, w.n)
+    loads = [(0, i) for i in range(workers)]
+    owner: dict[tuple[str, str], int] = {}
+    for key in sorted(weight, key=lambda k: (-weight[k], k)):
+        load, i = heapq.heappop(loads)
+        owner[key] = i
+        heapq.heappush(loads, (load + weight[key], i))
+    lanes: list[list[Work]] = [[] for _ in range(workers)]
+    for w in work:
+        lanes[owner[(w.model, w.item.id)]].append(w)
+    return lanes
+
+
+def _without_gold(work: Work) -> Work:
+    return replace(work, item=replace(work.item, answer=""))
+
+
+def _one_line(error: BaseException) -> str:
+    cause = getattr(error, "cause", None)
+    shown = cause if isinstance(cause, BaseException) else error
+    text = str(shown).strip().splitlines()
+    return f"{type(shown).__name__}: {text[-1] if text else ''}"[:500]
+
+
+class ActorPool:
+    """`workers` actors of one model, replaced when they die (at most `workers` times)."""
+
+    def __init__(
+        self, ray: Any, model: str, config: StudyConfig, factory: BackendFactory | None, largest: int
+    ) -> None:
+        self.ray = ray
+        cpus = 0 if model.startswith("openai:") else config.threads
+        have = ray.cluster_resources().get("CPU", 0)
+        if cpus * config.workers > have:
+            raise PonderError(
+                f"{config.workers} workers of {cpus} threads need {cpus * config.workers} CPUs and the Ray "
+                f"cluster has {have:g}: lower --workers or --threads"
+            )
+        self.remote = ray.remote(num_cpus=cpus, max_concurrency=config.concurrency)(StudyWorker)
+        self.args = (model, config, factory, largest)
+        self.actors = [self._start() for _ in range(config.workers)]
+        self.replacements = config.workers
+
+    def _start(self) -> Any:
+        return self.remote.remote(*self.args)
+
+    def ready(self) -> None:
+        """Wait for every actor's session (the model loaded); a model that cannot load fails here."""
+        try:
+            self.ray.get([a.ready.remote() for a in self.actors])
+        except self.ray.exceptions.RayError as e:
+            raise PonderError(f"a Ray worker could not open its session: {_one_line(e)}") from None
+
+    def replace(self, i: int, dead: Any) -> None:
+        if self.actors[i] is dead and self.replacements > 0:
+            self.replacements -= 1
+            self.ray.kill(dead, no_restart=True)
+            self.actors[i] = self._start()
+
+    async def run(self, lane: int, work: Work) -> tuple[Record | None, int, str]:
+        """The record of one request, tried on successive actors from its own; or None with the tries
+        and the last error."""
+        errors = self.ray.exceptions
+        sent, error = _without_gold(work), ""
+        for attempt in range(TRIES):
+            i = (lane + attempt) % len(self.actors)
+            actor = self.actors[i]
+            try:
+                record: Record = await actor.execute.remote(sent)
+                return record, attempt + 1, ""
+            except errors.RayActorError as e:
+                error = f"the worker died ({_one_line(e)})"
+                self.replace(i, actor)
+            except errors.RayError as e:
+                error = _one_line(e)
+        return None, TRIES, error
+
+    def close(self) -> None:
+        for a in self.actors:
+            self.ray.kill(a, no_restart=True)
+
+
+async def drive_on_ray(
+    work: list[Work],
+    pool: ActorPool,
+    config: StudyConfig,
+    store: StudyStore,
+    save: Callable[[StudyStore, Any, Record], None],
+    advance: Callable[[], None] = lambda: None,
+) -> int:
+    """Run one model's work on its actors, each record saved by the driver as it arrives; returns
+    how many requests failed on every try (each recorded in the store's `failures`)."""
+    if not work:
+        return 0
+    loop = asyncio.get_running_loop()
+    lanes = [deque(lane) for lane in deal(work, len(pool.actors))]
+    failed = 0
+
+    with ThreadPoolExecutor(1, thread_name_prefix="ponder-study-save") as writer:
+
+        async def lane_worker(i: int) -> None:
+            nonlocal failed
+            while lanes[i]:
+                w = lanes[i].popleft()
+                if w.scoring:
+                    w = await loop.run_in_executor(writer, with_pool, store, w)
+                record, tries, error = await pool.run(i, w)
+                if record is None:
+                    failed += 1
+                    await loop.run_in_executor(
+                        writer, store.save_failure, w.model, w.item.id, w.kind, tries, error
+                    )
+                else:
+                    await loop.run_in_executor(writer, save, store, w.item, record)
+                advance()
+
+        tasks = [
+            asyncio.create_task(lane_worker(i))
+            for i, lane in enumerate(lanes)
+            for _ in range(min(config.concurrency, len(lane)))
+        ]
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+    for task in tasks:
+        if not task.cancelled() and (error := task.exception()) is not None:
+            raise error
+    return failed
+
+
+def run_model_on_ray(
+    ray: Any,
+    model: str,
+    work: list[Work],
+    config: StudyConfig,
+    store: StudyStore,
+    save: Callable[[StudyStore, Any, Record], None],
+    factory: BackendFactory | None,
+    largest: int,
+    advance: Callable[[], None] = lambda: None,
+) -> int:
+    """One model's work on its own actors, which are killed after it; the scoring passes read
+    stored pools, so they run once every pool is stored (not at all when a pool failed: a
+    `--resume` runs them). Returns how many requests failed on every try."""
+    pool = ActorPool(ray, model, config, factory, largest)
+    try:
+        pool.ready()
+        drawing = [w for w in work if not w.scoring]
+        failed = asyncio.run(drive_on_ray(drawing, pool, config, store, save, advance))
+        if not failed:
+            scoring = [w for w in work if w.scoring]
+            failed = asyncio.run(drive_on_ray(scoring, pool, config, store, save, advance))
+        return failed
+    finally:
+        pool.close()
