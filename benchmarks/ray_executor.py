@@ -7,8 +7,9 @@ Two figures:
    the executors' own work is timed: the same planned requests of `--problems` problems, driven
    and saved by each executor into a fresh store (the actors already started), three rounds
    alternated, the median per request; Ray's less the local one is the overhead.
-2. `ratio`: a real study (`--model`, default qwen2.5-coder-0.5b, GSM8K) on two Ray workers of one
-   thread each, against one local worker of two threads: wall time on Ray ÷ wall time local. Also
+2. `ratio`: a real study (`--config`, default studies/gsm8k-ray.toml: qwen2.5-coder-0.5b on GSM8K)
+   on two Ray workers of one thread each, against the same study on one local worker of two
+   threads: wall time on Ray ÷ wall time local. Both studies are kept under `--out`. Also
    reported: the share of requests whose samples are identical (the seeds are; the samples need not
    be, since one thread and two do not sum in the same order) and both accuracies. `--skip-model`
    leaves it out.
@@ -26,6 +27,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,8 @@ from ponder.lab.study.ray_executor import ActorPool, drive_on_ray
 from ponder.lab.study.store import StudyStore
 from ponder.models.resolve import ModelRef
 from scripted import SeededBackend
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def stand_in(model: str, config: StudyConfig) -> tuple[SeededBackend, ModelRef]:
@@ -108,22 +112,14 @@ def overhead(tmp: Path, problems: int) -> dict[str, Any]:
     }
 
 
-def real(tmp: Path, args: argparse.Namespace) -> dict[str, Any]:
-    base = {
-        "models": [args.model],
-        "suite": "gsm8k",
-        "strategies": ["cot", "sc@4"],
-        "problems": args.model_problems,
-        "max_tokens": args.max_tokens,
-        "timing_problems": 0,
-    }
-    local = StudyConfig(**base, threads=2, out=str(tmp / "local"))
-    on_ray = StudyConfig(**base, threads=1, executor="ray", workers=2, out=str(tmp / "ray"))
-    seconds = {"local": wall(local), "ray": wall(on_ray)}
-    a, b = requests(tmp / "local"), requests(tmp / "ray")
+def real(args: argparse.Namespace) -> dict[str, Any]:
+    on_ray = StudyConfig.from_toml(args.config, out=str(args.out / "ray"))
+    local = replace(on_ray, executor="local", workers=1, threads=2, out=str(args.out / "local"))
+    seconds = {"ray": wall(on_ray), "local": wall(local)}
+    a, b = requests(args.out / "local"), requests(args.out / "ray")
     accuracy = {}
     for name in ("local", "ray"):
-        rows = json.loads((tmp / name / "summary.json").read_text())["rows"]
+        rows = json.loads((args.out / name / "summary.json").read_text())["rows"]
         accuracy[name] = {f"{r['strategy']}@{r['budget']}": r["accuracy"] for r in rows}
     return {
         "ratio": seconds["ray"] / seconds["local"],
@@ -135,20 +131,24 @@ def real(tmp: Path, args: argparse.Namespace) -> dict[str, Any]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--problems", type=int, default=100, help="problems of the smaller stand-in study")
-    ap.add_argument("--model", default="qwen2.5-coder-0.5b")
-    ap.add_argument("--model-problems", type=int, default=8)
-    ap.add_argument("--max-tokens", type=int, default=192)
+    ap.add_argument("--problems", type=int, default=100, help="problems of the stand-in study")
+    ap.add_argument("--config", type=Path, default=ROOT / "studies" / "gsm8k-ray.toml")
+    ap.add_argument("--out", type=Path, default=ROOT / "out" / "ray-benchmark", help="where both studies go")
     ap.add_argument("--skip-model", action="store_true")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
+    if not args.skip_model and args.out.exists():
+        sys.exit(f"{args.out} exists: remove it, or choose another --out")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     ray.cloudpickle.register_pickle_by_value(sys.modules["scripted"])  # the stand-in, sent to the actors
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            report: dict[str, Any] = {"setup": vars(args), **overhead(Path(tmp) / "o", args.problems)}
+            report: dict[str, Any] = {
+                "setup": {k: str(v) for k, v in vars(args).items()},
+                **overhead(Path(tmp) / "o", args.problems),
+            }
             if not args.skip_model:
-                report |= real(Path(tmp), args)
+                report |= real(args)
     finally:
         ray.shutdown()
     if args.json:
