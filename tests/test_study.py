@@ -197,6 +197,12 @@ def test_a_study_killed_with_sigkill_resumes_to_the_same_summary(tmp_path: Path)
         (["study", "-m", "smollm2-135m", "--suite", "nosuch@1"], "unknown task family"),
         (["study", "-m", "smollm2-135m,smollm2-135m", "--suite", "lists@1"], "named twice"),
         (["study", "--config", "/nowhere.toml"], "cannot read the config"),
+        (["study", "-m", "smollm2-135m", "--suite", "lists@1", "--executor", "dask"], "unknown executor"),
+        (["study", "-m", "smollm2-135m", "--suite", "lists@1", "--workers", "2"], "are for --executor ray"),
+        (
+            ["study", "-m", "smollm2-135m", "--suite", "lists@1", "--executor", "ray", "--workers", "0"],
+            "--workers",
+        ),
     ],
 )
 def test_bad_study_input(args: list[str], fragment: str, tmp_path: Path) -> None:
