@@ -11,19 +11,18 @@ model name, in order:
 4. anything else is passed through whole as a plain model name (404 where it is not served).
 
 Strategies that run model-written code (in the sandbox) are refused unless the operator allowed
-code (`--allow-code`). A strategy runs code when its module, or the module of a scoring pass one of
-its keys names, reaches `ponder.sandbox`; the tree is walked, so `vote@4(pot@2)` is caught, and a
-strategy from another package (an entry point) is treated as running code, since ponder cannot see
-what it does.
+code (`--allow-code`). Each strategy and scoring pass declares it (`StrategyInfo.runs_code`,
+`ScorePassInfo.runs_code`); the spec tree is walked, inner strategies and the scoring passes its
+keys name, so `vote@4(pot@2)` is caught. One that does not declare it (a plugin's: None) is treated
+as running code, since ponder cannot see what it does; ponder's own all declare it, and a test
+checks each declaration against whether its module imports the sandbox.
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
 import re
-import sys
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from ponder.errors import PonderError
 from ponder.limits import Limit
@@ -110,14 +109,17 @@ def route(
     if needed > max_n:
         raise ApiError(
             400,
-            f"'{spec}' may draw {needed} samples at once; this server allows at most {max_n}: lower N",
+            f"'{spec}' may draw {needed} samples at once, and this server allows at most {max_n} "
+            f"(--max-n): lower N until it draws at most {max_n} (nested budgets multiply), or ask "
+            "the operator to raise --max-n; the same request will fail again",
             param=param,
             code="max_n_exceeded",
         )
-    if not allow_code and (part := runs_code(spec)) is not None:
+    if not allow_code and (code := runs_code(spec)) is not None:
+        how = "runs" if code.declared else "may run (it does not declare runs_code=False)"
         raise ApiError(
             400,
-            f"'{part}' runs model-written code, which this server does not allow "
+            f"'{code.part}' {how} model-written code, which this server does not allow "
             "(the operator can start it with --allow-code)",
             param=param,
             code="code_execution_disabled",
@@ -125,30 +127,25 @@ def route(
     return Route(model, spec, built, parsed_limit)
 
 
-def runs_code(spec: Spec) -> str | None:
+class Code(NamedTuple):
+    """The first part of a spec tree that runs model-written code, and whether it says so."""
+
+    part: str  # `pot`, or `bon:scorer=exec` for a scoring pass a key names
+    declared: bool  # False: it does not declare `runs_code`, so it is taken to run code
+
+
+def runs_code(spec: Spec) -> Code | None:
     """The first part of the spec tree that runs code (a strategy or a scoring pass), or None."""
     info = info_of(spec)
-    if _reaches_sandbox(info.factory.__module__):
-        return spec.name
+    if info.runs_code is not False:
+        return Code(spec.name, info.runs_code is not None)
     for key, meta in info.keys.items():
         value = spec.params.get(key, meta.default)
         if (
             isinstance(value, str)
             and value in SCORE_PASSES
-            and _reaches_sandbox(SCORE_PASSES[value].run.__module__)
+            and (flag := SCORE_PASSES[value].runs_code) is not False
         ):
-            return f"{spec.name}:{key}={value}"
+            return Code(f"{spec.name}:{key}={value}", flag is not None)
     inner = info.inner_spec(spec)
     return runs_code(inner) if inner is not None else None
-
-
-@functools.cache
-def _reaches_sandbox(module_name: str) -> bool:
-    if not module_name.startswith("ponder."):
-        return True  # another package's strategy: ponder cannot tell, so it is not run unasked
-    module = sys.modules.get(module_name)
-    try:
-        source = inspect.getsource(module) if module is not None else ""
-    except (OSError, TypeError):
-        return True
-    return "ponder.sandbox" in source

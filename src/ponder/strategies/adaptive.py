@@ -168,5 +168,6 @@ register(
         budget=True,
         default_n=16,
         pooling=pooling,
+        runs_code=False,
     )
 )

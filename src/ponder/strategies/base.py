@@ -240,7 +240,11 @@ class StrategyInfo:
       `default_inner` is used where the spec names none; where `inner_optional`, it runs without
       one too (`bon@4` draws its own samples, `bon@4(revise@2)` runs its inner four times) and
       then receives `inner=None`;
-    - `pooling(spec)`: how a study derives it from a pool of samples, or None (run as written).
+    - `pooling(spec)`: how a study derives it from a pool of samples, or None (run as written);
+    - `runs_code`: it runs model-written code itself (in `ponder.sandbox`); an inner strategy and a
+      scoring pass that a key names declare their own. None is undeclared, which `ponder serve`
+      treats as True (a plugin that says nothing is not trusted); ponder's own strategies all
+      declare it (tests/test_code_flag.py).
     """
 
     name: str
@@ -255,6 +259,7 @@ class StrategyInfo:
     inner_optional: bool = False
     pooling: Callable[[Spec], Pooling | None] | None = None
     roles: tuple[str, ...] = (POLICY,)  # the roles whose models it calls (a wrapper: its inner's too)
+    runs_code: bool | None = None
 
     def n(self, spec: Spec) -> int:
         return spec.n if spec.n is not None else self.default_n

@@ -108,5 +108,6 @@ register(
         pooling=_pooling,
         wraps=True,
         inner_optional=True,
+        runs_code=False,
     )
 )

@@ -322,7 +322,9 @@ def cluster_estimate(view: PoolView, ks: Sequence[int]) -> Estimate:
 
 
 register_score_pass(
-    ScorePassInfo("exec", execution_pass, roles=("proposer",), per_problem_roles=("proposer",))
+    ScorePassInfo(
+        "exec", execution_pass, roles=("proposer",), per_problem_roles=("proposer",), runs_code=True
+    )
 )
 
 
@@ -360,5 +362,6 @@ register(
         default_n=8,
         pooling=lambda spec: Pooling(cluster_estimate, scorer="exec"),
         roles=("policy", "proposer"),
+        runs_code=True,
     )
 )

@@ -176,4 +176,4 @@ async def pairwise_pass(problem: Problem, candidates: Sequence[Candidate], ctx: 
     return Scored(scores, method, notes=notes, details=details)
 
 
-register_score_pass(ScorePassInfo("pairwise", pairwise_pass, roles=(JUDGE,)))
+register_score_pass(ScorePassInfo("pairwise", pairwise_pass, roles=(JUDGE,), runs_code=False))

@@ -92,12 +92,15 @@ ScorePass = Callable[["Problem", "Sequence[Candidate]", "Context"], Awaitable[Sc
 class ScorePassInfo:
     """A registered scoring pass: the function, the roles whose models it calls, and the roles whose
     calls are made once per problem whatever the number of candidates (a proposer writing test
-    inputs), which the study charges whole at every budget; every other call is charged per sample."""
+    inputs), which the study charges whole at every budget; every other call is charged per sample.
+    `runs_code`: whether it runs model-written code, as `StrategyInfo.runs_code` (None: undeclared,
+    treated as True by `ponder serve`)."""
 
     name: str
     run: ScorePass
     roles: tuple[str, ...] = ("judge",)
     per_problem_roles: tuple[str, ...] = ()
+    runs_code: bool | None = None
 
 
 SCORE_PASSES: dict[str, ScorePassInfo] = {}

@@ -146,5 +146,6 @@ register(
         budget=True,
         default_n=8,
         pooling=lambda spec: Pooling(majority, pool="pot"),
+        runs_code=True,
     )
 )

@@ -219,5 +219,6 @@ register(
         budget=True,
         default_n=2,
         counts="rounds",
+        runs_code=True,
     )
 )

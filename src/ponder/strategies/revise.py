@@ -165,5 +165,6 @@ register(
         default_n=1,
         counts="rounds",
         roles=("policy", JUDGE),
+        runs_code=False,
     )
 )

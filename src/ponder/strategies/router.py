@@ -110,5 +110,6 @@ register(
         budget=True,
         default_n=DEFAULT_N,
         pooling=_pooling,
+        runs_code=False,
     )
 )

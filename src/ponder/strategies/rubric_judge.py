@@ -127,4 +127,4 @@ async def rubric_pass(problem: Problem, candidates: Sequence[Candidate], ctx: Co
     return Scored(scores, METHOD, notes=notes, details=details)
 
 
-register_score_pass(ScorePassInfo("rubric", rubric_pass, roles=(JUDGE,)))
+register_score_pass(ScorePassInfo("rubric", rubric_pass, roles=(JUDGE,), runs_code=False))

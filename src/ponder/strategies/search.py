@@ -306,6 +306,7 @@ register(
         budget=True,
         default_n=8,
         roles=("policy", JUDGE),
+        runs_code=False,
     )
 )
 register(
@@ -317,5 +318,6 @@ register(
         budget=True,
         default_n=8,
         roles=("policy", JUDGE),
+        runs_code=False,
     )
 )

@@ -33,5 +33,6 @@ register(
         budget=True,
         default_n=8,
         pooling=lambda spec: Pooling(majority),
+        runs_code=False,
     )
 )

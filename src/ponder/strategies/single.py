@@ -37,6 +37,7 @@ register(
         _single(prompts.DIRECT),
         {"temperature": _TEMPERATURE},
         budget=False,
+        runs_code=False,
     )
 )
 register(
@@ -46,5 +47,6 @@ register(
         _single(prompts.COT),
         {"temperature": _TEMPERATURE},
         budget=False,
+        runs_code=False,
     )
 )

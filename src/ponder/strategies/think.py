@@ -151,5 +151,6 @@ register(
         budget=True,
         default_n=512,
         counts="tokens",
+        runs_code=False,
     )
 )

@@ -130,4 +130,4 @@ async def verify(problem: Problem, candidates: Sequence[Candidate], ctx: Context
     return Scored(scores, method, notes=notes)
 
 
-register_score_pass(ScorePassInfo("verify", verify, roles=(JUDGE,)))
+register_score_pass(ScorePassInfo("verify", verify, roles=(JUDGE,), runs_code=False))

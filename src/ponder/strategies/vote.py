@@ -62,5 +62,6 @@ register(
         default_n=8,
         wraps=True,
         default_inner="cot",
+        runs_code=False,
     )
 )

@@ -161,5 +161,6 @@ register(
         budget=True,
         default_n=8,
         pooling=_pooling,
+        runs_code=False,
     )
 )
