@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 import scripted
 from ponder.serve import ServeConfig
 from ponder.serve.app import create_app
+from ponder.serve.schema import ChatRequest, CompletionRequest
 from ponder.store import open_store
 from served import serving
 
@@ -61,6 +62,17 @@ def post(url: str, path: str, body: bytes, key: str | None = KEY) -> tuple[int, 
         return status, hdrs, json.loads(raw)
     except ValueError:
         return status, hdrs, raw.decode()
+
+
+def get(url: str, path: str, key: str | None = KEY) -> tuple[int, dict[str, Any], Any]:
+    """A raw GET: (status, headers, parsed body)."""
+    headers = {"Authorization": f"Bearer {key}"} if key is not None else {}
+    req = urllib.request.Request(url + path, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, dict(r.headers), json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), json.loads(e.read())
 
 
 def chat(model: str = "tiny", text: str = "What is 1+2?") -> bytes:
@@ -173,7 +185,43 @@ def test_completions_endpoint_streamed_and_not() -> None:
 def test_models_lists_what_is_served() -> None:
     with server() as url:
         ids = [m.id for m in client(url).models.list()]
+        strategies = get(url, "/models")[2]["ponder"]["strategies"]
     assert ids == ["tiny"]
+    code = {s["name"]: s["runs_code"] for s in strategies}
+    assert code["pot"] and code["exec"] and code["repair"]
+    assert not (code["sc"] or code["bon"] or code["vote"])
+
+
+def test_retrieve_a_model_or_a_strategy_on_one() -> None:
+    with server(max_n=8) as url:
+        c = client(url)
+        plain = c.models.retrieve("tiny")
+        assert (plain.id, plain.object, plain.owned_by) == ("tiny", "model", "ponder")
+        assert plain.model_dump() == next(iter(c.models.list())).model_dump()  # the listed object
+        voted = c.models.retrieve("sc@8/tiny")  # the client sends the slash as %2F
+        assert voted.id == "sc@8/tiny" and voted.model_extra["ponder"] == {
+            "model": "tiny",
+            "strategy": "sc@8",
+        }
+        refused = {
+            "nope": "model_not_found",
+            "sc@8/other": "model_not_found",
+            "sc@x/tiny": "invalid_strategy",
+            "sc@16/tiny": "max_n_exceeded",
+            "pot@2/tiny": "code_execution_disabled",
+        }
+        for name, code in refused.items():
+            with pytest.raises(openai.NotFoundError) as e:
+                c.models.retrieve(name)
+            assert e.value.body["code"] == code and e.value.body["param"] == "model", name
+            assert set(e.value.body) == {"message", "type", "param", "code"}
+
+
+def test_retrieve_needs_the_key() -> None:
+    with server(api_key=KEY) as url:
+        with pytest.raises(openai.AuthenticationError):
+            client(url, key="wrong").models.retrieve("tiny")
+        assert client(url).models.retrieve("tiny").id == "tiny"
 
 
 def test_api_key_is_required_but_health_is_open() -> None:
@@ -237,6 +285,26 @@ def test_bad_bodies_are_400_in_openai_shape() -> None:
             status, _, answer = post(url, "/chat/completions", body)
             assert status == 400, (body, answer)
             assert set(answer["error"]) == {"message", "type", "param", "code"}
+
+
+def test_over_the_n_cap_is_a_400_that_says_the_cap_and_what_to_do() -> None:
+    """Not a 429: a retry cannot pass the cap, and OpenAI's clients retry a 429 by themselves."""
+    backend = scripted.ScriptedBackend(VOTES)
+    with server(backend, max_n=4) as url:
+        c = openai.OpenAI(base_url=url, api_key=KEY)  # the client's default retries
+        for model, extra in (("vote@2(sc@4)/tiny", None), ("tiny", {"ponder": {"strategy": "sc@8"}})):
+            with pytest.raises(openai.BadRequestError) as e:
+                c.chat.completions.create(
+                    model=model, messages=[{"role": "user", "content": "x"}], extra_body=extra
+                )
+            message = e.value.body["message"]
+            assert e.value.body["code"] == "max_n_exceeded"
+            assert "at most 4 (--max-n)" in message and "lower N" in message, message
+        with pytest.raises(openai.BadRequestError) as e:  # the body's own n: a strategy draws samples
+            c.chat.completions.create(model="tiny", messages=[{"role": "user", "content": "x"}], n=4)
+        assert e.value.body["param"] == "n" and "sc@N/MODEL" in e.value.body["message"]
+        assert c.chat.completions.create(model="sc@4/tiny", messages=[{"role": "user", "content": "x"}])
+    assert len(backend.requests) == 1  # only the last request reached the model
 
 
 def test_a_body_over_the_cap_is_413() -> None:
@@ -358,67 +426,192 @@ def test_an_upstream_that_dies_is_a_clean_502_and_the_server_stays_up() -> None:
         upstream.shutdown()
 
 
-# Fuzzing: JSON objects of random shape, and the documented fields with random values.
+def openapi(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(url.removesuffix("/v1") + "/openapi.json", timeout=10) as r:
+        doc: dict[str, Any] = json.loads(r.read())
+    return doc
+
+
+BODIES = {"/chat/completions": ChatRequest, "/completions": CompletionRequest}
+
+
+def body_schema(doc: dict[str, Any], path: str) -> dict[str, Any]:
+    """The JSON schema the document gives for a route's request body, its reference followed."""
+    body = doc["paths"]["/v1" + path]["post"]["requestBody"]
+    assert body["required"] is True
+    return resolve(doc, body["content"]["application/json"]["schema"])
+
+
+def resolve(doc: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in node:
+        prefix, _, name = node["$ref"].rpartition("/")
+        assert prefix == "#/components/schemas"
+        node = doc["components"]["schemas"][name]
+    return node
+
+
+def test_the_openapi_document_describes_the_bodies_and_the_errors() -> None:
+    with server() as url:
+        doc = openapi(url)
+    for path, model in BODIES.items():
+        schema = body_schema(doc, path)
+        assert set(schema["properties"]) == set(model.model_fields), path  # every field the server reads
+        assert set(schema["required"]) == {n for n, f in model.model_fields.items() if f.is_required()}
+    chat_schema = body_schema(doc, "/chat/completions")
+    assert resolve(doc, chat_schema["properties"]["messages"]["items"])["required"] == ["role"]
+    ponder = resolve(doc, chat_schema["properties"]["ponder"]["anyOf"][0])
+    assert ponder["additionalProperties"] is False and set(ponder["properties"]) == {"strategy", "limit"}
+    assert "/v1/models/{model}" in doc["paths"]
+    for path, operations in doc["paths"].items():
+        for operation in operations.values():
+            assert "422" not in operation["responses"], path  # bad input is a 400 here
+            if path != "/health":
+                error = operation["responses"]["default"]["content"]["application/json"]["schema"]
+                assert resolve(doc, error)["required"] == ["error"]
+    for ref in refs(doc):  # every reference resolves within the document
+        resolve(doc, {"$ref": ref})
+
+
+def refs(node: Any) -> Iterator[str]:
+    if isinstance(node, dict):
+        if isinstance(node.get("$ref"), str):
+            yield node["$ref"]
+        for value in node.values():
+            yield from refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from refs(value)
+
+
+# Fuzzing: JSON objects of random shape, and bodies drawn from the served OpenAPI schema, so a field
+# added to a request model later is fuzzed with no change here. A drawn body is mostly what the
+# schema allows, with a few fields broken (a value past a bound, of another JSON type, or missing),
+# so requests reach the strategies as well as the validation.
 _json = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
     max_leaves=12,
 )
-_models = st.sampled_from(
-    [
-        "tiny",
-        "sc@2/tiny",
-        "bon@2/tiny",
-        "cot/tiny",
-        "revise@1/tiny",
-        "vote@2(cot)/tiny",
-        "sc@x/tiny",
-        "pot@2/tiny",
-    ]
-) | st.text(max_size=30)
-_message = st.fixed_dictionaries(
-    {"role": st.sampled_from(["user", "system", "assistant", "developer", "tool", "x"]) | _json},
-    optional={"content": st.text(max_size=40) | _json},
-)
-_documented = st.fixed_dictionaries(
-    {},
-    optional={
-        "model": _models | _json,
-        "messages": st.lists(_message, max_size=3) | _json,
-        "prompt": st.text(max_size=30) | _json,
-        "max_tokens": st.integers(-5, 40000) | _json,
-        "max_completion_tokens": st.integers(-5, 100) | _json,
-        "temperature": st.floats(allow_nan=True) | _json,
-        "seed": st.integers() | _json,
-        "n": st.integers(-1, 3) | _json,
-        "stream": st.booleans() | _json,
-        "stream_options": st.fixed_dictionaries({}, optional={"include_usage": st.booleans() | _json})
-        | _json,
-        "ponder": st.fixed_dictionaries(
-            {},
-            optional={
-                "strategy": st.sampled_from(["sc@2", "cot", "sc@x", "pot@1", "bon@300"]) | _json,
-                "limit": st.sampled_from(["tokens=5", "usd=0.01", "tokens=-1", "x"]) | _json,
-            },
+# Values worth more than random text for a field of this name.
+_hints: dict[str, st.SearchStrategy[Any]] = {
+    "model": st.sampled_from(
+        [
+            "tiny",
+            "sc@2/tiny",
+            "bon@2/tiny",
+            "cot/tiny",
+            "revise@1/tiny",
+            "vote@2(cot)/tiny",
+            "sc@x/tiny",
+            "pot@2/tiny",
+            "sc@64/tiny",
+        ]
+    ),
+    "strategy": st.sampled_from(["sc@2", "cot", "sc@x", "pot@1", "bon@300", "vote@4(sc@8)"]),
+    "limit": st.sampled_from(["tokens=5", "usd=0.01", "tokens=-1", "x"]),
+    "type": st.just("text"),
+    **dict.fromkeys(("content", "text", "prompt"), st.just("What is 1+2?")),
+}
+
+
+def _bounds(node: dict[str, Any]) -> tuple[Any, Any]:
+    step = 1 if node.get("type") == "integer" else 1e-9
+    low, high = node.get("minimum"), node.get("maximum")
+    if "exclusiveMinimum" in node:
+        low = node["exclusiveMinimum"] + step
+    if "exclusiveMaximum" in node:
+        high = node["exclusiveMaximum"] - step
+    return low, high
+
+
+def allowed(doc: dict[str, Any], node: dict[str, Any], name: str = "") -> st.SearchStrategy[Any]:
+    """Values the schema allows at this node (and the field's hint, if it has one)."""
+    node = resolve(doc, node)
+    options = [_hints[name]] if name in _hints else []
+    options += [allowed(doc, sub, name) for sub in node.get("anyOf", [])]
+    kind = node.get("type")
+    low, high = _bounds(node)
+    if "enum" in node:
+        options.append(st.sampled_from(node["enum"]))
+    elif kind == "string":
+        options.append(
+            st.text(min_size=node.get("minLength", 0), max_size=min(40, node.get("maxLength", 40)))
         )
-        | _json,
-    },
-)
+    elif kind == "integer":
+        options.append(st.integers(low, high))
+    elif kind == "number":
+        options.append(st.floats(low, high, allow_nan=False, allow_infinity=False))
+    elif kind == "boolean":
+        options.append(st.booleans())
+    elif kind == "null":
+        options.append(st.none())
+    elif kind == "array":
+        most = min(3, node.get("maxItems", 3))
+        options.append(
+            st.lists(allowed(doc, node.get("items", {})), min_size=node.get("minItems", 0), max_size=most)
+        )
+    elif kind == "object" and "properties" in node:
+        options.append(_object(doc, node))
+    return st.one_of(options) if options else _json
+
+
+def broken(doc: dict[str, Any], node: dict[str, Any], name: str = "") -> st.SearchStrategy[Any]:
+    """Values at this node that the schema may refuse: past a bound, too long, outside an enum, of
+    any JSON type."""
+    node = resolve(doc, node)
+    options: list[st.SearchStrategy[Any]] = [_json, allowed(doc, node, name)]
+    options += [broken(doc, sub, name) for sub in node.get("anyOf", [])]
+    low, high = _bounds(node)
+    past = [bound + step for bound, step in ((low, -1), (high, 1)) if bound is not None]
+    if past:
+        options.append(st.sampled_from(past))
+    if "maxLength" in node:
+        options.append(st.just("x" * (node["maxLength"] + 1)))
+    if "enum" in node:
+        options.append(st.text(max_size=10))
+    if node.get("type") == "number":
+        options.append(st.floats(allow_nan=True))
+    return st.one_of(options)
+
+
+@st.composite
+def _object(draw: st.DrawFn, doc: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    """An object of the schema: each required field and some optional ones; in one object in four, a
+    field or two broken or missing."""
+    fields = node["properties"]
+    required = set(node.get("required", ()))
+    bad = (
+        draw(st.sets(st.sampled_from(sorted(fields)), max_size=2)) if draw(st.integers(0, 3)) == 0 else set()
+    )
+    out = {}
+    for name in sorted(fields):
+        if name in bad:
+            if name in required and draw(st.booleans()):
+                continue  # a required field missing
+            out[name] = draw(broken(doc, fields[name], name))
+        elif name in required or draw(st.booleans()):
+            out[name] = draw(allowed(doc, fields[name], name))
+    return out
 
 
 def test_fuzzed_bodies_never_get_a_5xx() -> None:
     backend = scripted.ScriptedBackend(VOTES)
     with server(backend, record=False) as url:
+        doc = openapi(url)
+        drawn = {path: allowed(doc, body_schema(doc, path)) for path in BODIES}
+        any_shape = st.dictionaries(st.text(max_size=10), _json, max_size=5)
+        statuses: list[int] = []
 
-        @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
-        @given(
-            body=_documented | st.dictionaries(st.text(max_size=10), _json, max_size=5),
-            path=st.sampled_from(["/chat/completions", "/completions"]),
-        )
-        def check(body: dict[str, Any], path: str) -> None:
+        @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+        @given(path=st.sampled_from(sorted(BODIES)), other=st.sampled_from(sorted(BODIES)), data=st.data())
+        def check(path: str, other: str, data: st.DataObject) -> None:
+            # a body from its own route's schema, from another route's, or of any shape
+            body = data.draw(drawn[path] | drawn[other] | any_shape)
             status, _, answer = post(url, path, json.dumps(body).encode())
+            statuses.append(status)
             assert status < 500, (body, answer)
             if status >= 400:
                 assert set(answer["error"]) == {"message", "type", "param", "code"}
 
         check()
+    assert 200 in statuses and 400 in statuses  # the fuzz reached both the strategies and validation

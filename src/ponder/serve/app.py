@@ -7,6 +7,14 @@ A request, in order: the API key (constant-time compare); a place under the conc
 (strategy and model: 400, 404); then the strategy runs as a task on the server's event loop, in a
 fresh context of the model's session. Sessions open when the server starts (`session_factory`, by
 default the embedded engine or the upstream) and close when it stops.
+
+A request over a cap that a retry cannot pass (N over `--max-n`) is a 400, not a 429: OpenAI's
+clients retry a 429 by themselves, and each retry would fail the same way. Only the concurrency cap,
+which frees up, is a 429.
+
+The handlers read the raw body, so the OpenAPI document is completed by hand: the request bodies'
+schemas (`schema.components`), the error shape as every route's `default` response, and no 422,
+which this app never answers.
 """
 
 import asyncio
@@ -17,21 +25,24 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ValidationError
 
 from ponder.serve.config import ServeConfig
-from ponder.serve.errors import ApiError, install
+from ponder.serve.errors import ERROR_SCHEMA, ApiError, install
 from ponder.serve.render import chat_response, completion_response, new_id
-from ponder.serve.routing import route
+from ponder.serve.routing import Route, route
 from ponder.serve.runner import Ask, DefaultFactory, SessionFactory, context_for, run
-from ponder.serve.schema import ChatRequest, CompletionRequest
+from ponder.serve.schema import ChatRequest, CompletionRequest, components, request_body
 from ponder.serve.stream import events
 from ponder.session import MAX_TOKENS_LIMIT, Session
 from ponder.strategies import REGISTRY
 from ponder.strategies.base import load_plugins
 
 RETRY_AFTER = "1"
+# Added to a validation error's message where the field's rule alone does not say what to do.
+HINTS = {"n": "one choice comes back; to draw N samples name a strategy, e.g. model 'sc@N/MODEL'"}
 
 
 class Gate:
@@ -118,7 +129,8 @@ def create_app(config: ServeConfig, session_factory: SessionFactory | None = Non
         except ValidationError as e:
             first = e.errors()[0]
             param = ".".join(str(p) for p in first["loc"]) or None
-            raise ApiError(400, f"invalid request: {param}: {first['msg']}", param=param) from None
+            hint = f" ({HINTS[param]})" if param in HINTS else ""
+            raise ApiError(400, f"invalid request: {param}: {first['msg']}{hint}", param=param) from None
         except RecursionError:
             raise ApiError(400, "invalid request: nested too deeply") from None
 
@@ -184,6 +196,17 @@ def create_app(config: ServeConfig, session_factory: SessionFactory | None = Non
             if not streaming:
                 gate.leave()
 
+    def model_object(name: str, target: Route | None = None) -> dict[str, Any]:
+        """OpenAI's model object; a strategy-prefixed name says what it runs on in `ponder`."""
+        model: dict[str, Any] = {"id": name, "object": "model", "created": 0, "owned_by": "ponder"}
+        if target is not None and target.spec is not None:
+            model["ponder"] = {"model": target.model, "strategy": str(target.spec)}
+        return model
+
+    def strategy_entry(name: str) -> dict[str, Any]:
+        info = REGISTRY[name]  # `runs_code`: by itself, as routing reads it (undeclared: True)
+        return {"name": name, "summary": info.summary, "runs_code": info.runs_code is not False}
+
     @app.get("/health")
     async def health() -> dict[str, str]:
         return {"status": "ok"}
@@ -193,21 +216,55 @@ def create_app(config: ServeConfig, session_factory: SessionFactory | None = Non
         authorize(request)
         return {
             "object": "list",
-            "data": [{"id": m, "object": "model", "created": 0, "owned_by": "ponder"} for m in config.models],
+            "data": [model_object(m) for m in config.models],
             "ponder": {
                 "model_form": "<strategy-spec>/<model>, e.g. sc@8/" + config.models[0],
-                "strategies": [{"name": n, "summary": REGISTRY[n].summary} for n in sorted(REGISTRY)],
+                "strategies": [strategy_entry(n) for n in sorted(REGISTRY)],
                 "max_n": config.max_n,
                 "allow_code": config.allow_code,
             },
         }
 
-    @app.post("/v1/chat/completions")
+    @app.get("/v1/models/{model:path}")
+    async def model(model: str, request: Request) -> dict[str, Any]:
+        """A served model, or a name a request could use (`sc@8/MODEL`); else a 404 that says why."""
+        authorize(request)
+        try:
+            target = route(
+                model, None, None, served=config.models, max_n=config.max_n, allow_code=config.allow_code
+            )
+        except ApiError as e:  # a spec this server refuses names no model it serves
+            raise ApiError(404, e.message, param="model", code=e.code) from None
+        return model_object(model, target)
+
+    @app.post("/v1/chat/completions", openapi_extra=request_body(ChatRequest))
     async def chat_completions(request: Request) -> Any:
         return await answer(request, ChatRequest)
 
-    @app.post("/v1/completions")
+    @app.post("/v1/completions", openapi_extra=request_body(CompletionRequest))
     async def completions(request: Request) -> Any:
         return await answer(request, CompletionRequest)
 
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = get_openapi(title=app.title, version=app.version, routes=app.routes)
+            schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+            for unused in ("HTTPValidationError", "ValidationError"):  # the 422's, dropped below
+                schemas.pop(unused, None)
+            schemas.update(components(), Error=ERROR_SCHEMA)
+            error = {"$ref": "#/components/schemas/Error"}
+            for path, operations in doc["paths"].items():
+                for operation in operations.values():
+                    responses = operation.setdefault("responses", {})
+                    responses.pop("422", None)
+                    if path != "/health":
+                        content = {"application/json": {"schema": error}}
+                        responses["default"] = {
+                            "description": "an error, in OpenAI's shape",
+                            "content": content,
+                        }
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

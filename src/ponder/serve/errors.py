@@ -26,6 +26,25 @@ TYPES = {
 }
 
 
+# The error body as a JSON schema, for the OpenAPI document.
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["message", "type", "param", "code"],
+            "properties": {
+                "message": {"type": "string"},
+                "type": {"type": "string"},
+                "param": {"type": ["string", "null"]},
+                "code": {"type": ["string", "null"]},
+            },
+        }
+    },
+}
+
+
 class ApiError(Exception):
     """An error answered as OpenAI answers it."""
 

@@ -9,13 +9,18 @@ A strategy reads a `Problem` (a question), not a list of messages: its own promp
 thinks. A conversation becomes the question as follows: the system (or developer) messages first,
 then the turns; a single user turn is its text alone, a longer conversation a transcript
 (`User: …`, `Assistant: …`). A request without a strategy sends the messages as they are.
+
+The handlers read the body themselves (to cap its size before parsing), so FastAPI cannot see these
+models; `components()` gives their JSON schemas, which the app's OpenAPI document names as each
+route's request body: the document is the contract these models enforce.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import models_json_schema
 
 from ponder.strategies.base import SEED_MODULUS
 from ponder.types import Message
@@ -126,3 +131,21 @@ class CompletionRequest(_Common):
 
     def question(self) -> str:
         return self.text().strip()
+
+
+REQUESTS: tuple[type[ChatRequest] | type[CompletionRequest], ...] = (ChatRequest, CompletionRequest)
+COMPONENTS = "#/components/schemas/"
+
+
+def components() -> dict[str, Any]:
+    """{name: JSON schema} of the request bodies and every model they use, referring to one another
+    as OpenAPI components (`#/components/schemas/NAME`)."""
+    _, schema = models_json_schema([(m, "validation") for m in REQUESTS], ref_template=COMPONENTS + "{model}")
+    defs: dict[str, Any] = schema["$defs"]
+    return defs
+
+
+def request_body(kind: type[ChatRequest] | type[CompletionRequest]) -> dict[str, Any]:
+    """The OpenAPI `requestBody` of a route that takes `kind` (its JSON schema a component)."""
+    ref = {"$ref": COMPONENTS + kind.__name__}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": ref}}}}
