@@ -56,6 +56,12 @@ class SamplingParams:
     top_logprobs: int = 0
     stop: tuple[str, ...] = ()
     ignore_eos: bool = False
+    # Sampling a server must be told about (`ponder.backends.openai_compat`: sent only to a server
+    # named vllm+ or sglang+; the embedded engine takes them too). None: not sent, the engine's own
+    # default applies (llama.cpp: top_k 40, min_p 0.05; vLLM and SGLang: the model's
+    # generation_config.json, else off). Last, so that positional calls keep their meaning.
+    top_k: int | None = None
+    min_p: float | None = None
 
 
 @dataclass(frozen=True)

@@ -97,6 +97,11 @@ class EmbeddedBackend:
         }
         if seed is not None:
             body["seed"] = seed
+        # Unset, llama.cpp's own defaults apply (top_k 40, min_p 0.05), as they always have here.
+        if params.top_k is not None:
+            body["top_k"] = params.top_k
+        if params.min_p is not None:
+            body["min_p"] = params.min_p
         if params.stop:
             body["stop"] = list(params.stop)
         if params.ignore_eos:

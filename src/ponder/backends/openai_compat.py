@@ -11,11 +11,27 @@
 5. `chat=False` (a base model, no chat template) sends every request to `/v1/completions` with the
    plain transcript (`messages_to_prompt`), as the embedded backend does for base models.
 
+Server kinds. OpenAI's own API refuses fields it does not define (a 400), so sampling fields outside
+it go only to a server the user names: `vllm+http://HOST:PORT/v1` or `sglang+http://…` as the base
+URL (wherever a base URL is given: `--base-url`, PONDER_BASE_URL, a study's `base_url`), or
+`server="vllm"`. The name travels with the URL into a study's provenance; nothing is detected.
+
+- `top_k`, `min_p` (None: not sent) go in the body to a named server; asked of an unnamed one they
+  fail in one line before any request.
+- Seeds: vLLM gives the i-th of n samples in one request the seed `seed + i`. SGLang serves n
+  samples as n copies of one request, seed included, so where its seed is honoured
+  (`--enable-deterministic-inference`) the copies are one text n times: for SGLang a seeded call
+  is asked one request per sample, each with its own seed (the radix cache holds the shared
+  prompt), exactly as a server that refuses `n` is.
+
+The field table, server flags and a worked estimate of a large study: docs/scaling.md.
+
 Continuation (a final assistant message, see `ponder.backends.base`) has no single OpenAI field, so
 `continuation` chooses how a chat model is asked:
 
 - "auto" (the default) sends the final assistant message with vLLM's `continue_final_message=True,
-  add_generation_prompt=False` (in the body). vLLM and SGLang continue through them; llama.cpp's
+  add_generation_prompt=False` (in the body); to a server named sglang, SGLang's own
+  `continue_final_message=True` alone. vLLM and SGLang continue through them; llama.cpp's
   server ignores them and prefills a final assistant message natively (Ollama too). A server that
   refuses the fields with a 400 (OpenAI's API rejects unknown fields) is remembered and every
   continuation on it fails with a one-line error: it would answer the text as a finished turn,
@@ -42,6 +58,9 @@ from ponder.backends.response import ParsedResponse, parse_response
 from ponder.errors import PonderError, missing_extra
 from ponder.types import Generation, Message, SamplingParams
 
+ServerKind = Literal["vllm", "sglang"]
+SERVER_KINDS: tuple[ServerKind, ...] = ("vllm", "sglang")
+
 
 def resolve_endpoint(base_url: str | None, api_key: str | None) -> tuple[str, str]:
     url = base_url or os.environ.get("PONDER_BASE_URL")
@@ -49,6 +68,39 @@ def resolve_endpoint(base_url: str | None, api_key: str | None) -> tuple[str, st
         raise PonderError("openai: models need a server: pass --base-url URL or set PONDER_BASE_URL")
     key = api_key or os.environ.get("PONDER_API_KEY") or os.environ.get("OPENAI_API_KEY") or "none"
     return url, key
+
+
+def split_server(url: str) -> tuple[ServerKind | None, str]:
+    """The server kind a base URL names (`vllm+http://…`, `sglang+https://…`) and the plain URL."""
+    head, plus, rest = url.partition("+")
+    if plus and rest.startswith(("http://", "https://")):
+        for kind in SERVER_KINDS:
+            if head.lower() == kind:
+                return kind, rest
+        raise PonderError(
+            f"{url}: the server kind before '+' must be one of {', '.join(SERVER_KINDS)} "
+            "(or nothing, for a plain OpenAI-compatible server)"
+        )
+    return None, url
+
+
+def server_fields(server: ServerKind | None, params: SamplingParams, *, continues: bool) -> dict[str, Any]:
+    """The body fields outside OpenAI's API that one request carries (`extra_body`)."""
+    body: dict[str, Any] = {}
+    if params.ignore_eos:
+        body["ignore_eos"] = True
+    if server is not None:
+        if params.top_k is not None:
+            body["top_k"] = params.top_k
+        if params.min_p is not None:
+            body["min_p"] = params.min_p
+    if continues:
+        # SGLang's request has no add_generation_prompt: it drops the final message from the
+        # template, renders the assistant's turn open and appends the text itself.
+        body["continue_final_message"] = True
+        if server != "sglang":
+            body["add_generation_prompt"] = False
+    return body
 
 
 class OpenAIBackend:
@@ -62,6 +114,7 @@ class OpenAIBackend:
         timeout: float = 600.0,
         chat: bool = True,
         continuation: Literal["auto", "prefill"] = "auto",
+        server: ServerKind | None = None,
     ) -> None:
         try:
             import openai
@@ -73,7 +126,13 @@ class OpenAIBackend:
         self.model = model
         self.chat = chat
         self.continuation = continuation
-        self.base_url, key = resolve_endpoint(base_url, api_key)
+        url, key = resolve_endpoint(base_url, api_key)
+        named, self.base_url = split_server(url)
+        if server is not None and server not in SERVER_KINDS:
+            raise PonderError(f"server must be one of {', '.join(SERVER_KINDS)}, not {server!r}")
+        if server is not None and named is not None and server != named:
+            raise PonderError(f"server={server!r} but the base URL names {named!r}: give one")
+        self.server: ServerKind | None = server or named
         self._client = openai.AsyncOpenAI(
             base_url=self.base_url, api_key=key, max_retries=max_retries, timeout=timeout
         )
@@ -83,9 +142,7 @@ class OpenAIBackend:
         self.capabilities = Capabilities(max_n=MAX_N, logprobs=True, prefix_sharing=True, continuation=True)
 
     async def _create(self, messages: Sequence[Message], params: SamplingParams, n: int) -> Any:
-        body: dict[str, Any] = {}
-        if params.ignore_eos:
-            body["ignore_eos"] = True
+        body = server_fields(self.server, params, continues=self._sends_fields(messages))
         sampling: dict[str, Any] = {
             "model": self.model,
             "n": n,
@@ -103,8 +160,6 @@ class OpenAIBackend:
                 extra_body=body or None,
                 **sampling,
             )
-        if self._sends_fields(messages):
-            body |= {"continue_final_message": True, "add_generation_prompt": False}
         if self._logprobs_ok:  # always: each choice's tokens are counted from them
             sampling |= {"logprobs": True, "top_logprobs": max(1, params.top_logprobs)}
         return await self._client.chat.completions.create(
@@ -114,7 +169,7 @@ class OpenAIBackend:
         )
 
     def _sends_fields(self, messages: Sequence[Message]) -> bool:
-        """Whether a request carries vLLM's continuation fields."""
+        """Whether a request carries the continuation fields."""
         return self.chat and self.continuation == "auto" and continued(messages) is not None
 
     def _no_continuation(self) -> PonderError:
@@ -179,10 +234,17 @@ class OpenAIBackend:
     async def generate(self, messages: Sequence[Message], params: SamplingParams, n: int) -> Generation:
         if not self._continues and self._sends_fields(messages):
             raise self._no_continuation()
+        if self.server is None and (params.top_k is not None or params.min_p is not None):
+            raise PonderError(
+                f"top_k and min_p are sent only to a named server (OpenAI's API refuses them): "
+                f"write the base URL as vllm+{self.base_url} or sglang+{self.base_url}"
+            )
         started = time.perf_counter()
         parts: list[ParsedResponse] = []
         wasted: list[ParsedResponse] = []  # answered but unusable: spent all the same
-        if self._n_ok and self._logprobs_ok and n > 1:
+        # SGLang copies one seeded request n times: its samples get their own seeds one by one.
+        together = not (self.server == "sglang" and params.seed is not None)
+        if self._n_ok and self._logprobs_ok and n > 1 and together:
             try:
                 parts.append(await self._request(messages, params, n))
             except _Refused as refused:
@@ -224,6 +286,7 @@ class _Refused(Exception):
 
 
 def _nth_seed(params: SamplingParams, i: int) -> SamplingParams:
+    """The i-th sample's params when samples are asked one by one: its own seed, the same on a rerun."""
     if params.seed is None or i == 0:
         return params
     return replace(params, seed=params.seed + 7919 * i)
