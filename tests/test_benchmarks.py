@@ -133,3 +133,29 @@ def test_step_prefix_benchmark_reports_its_ratio(smol_path: Path) -> None:
     assert report["ratio"] == row["search"]["uncached"] / row["chain"]["prompt"] > 0
     assert row["search"]["cached"] > 0 and row["judge"]["calls"] > 0
     assert report["target_met"] == (report["ratio"] <= 1.2)
+
+
+def test_the_store_benchmark_reports_saves_per_second(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks/store_saves.py"), "--samples", "4", "--requests", "5",
+         "--repeats", "1", "--dir", str(tmp_path), "--json"],
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    report = json.loads(proc.stdout)
+    assert report["setup"]["samples_per_request"] == 4
+    assert report["store_saves_per_s"] > 0 and report["bare_saves_per_s"] > 0
+    assert isinstance(report["ratio_vs_bare"], float) and report["driver_saves_per_s"] > 0
+    assert isinstance(report["verdict_ms"], float)
+
+
+def test_ray_benchmark_reports_its_overhead_per_request() -> None:
+    pytest.importorskip("ray", reason="Ray is an extra: pip install 'ponder[ray]' (make test installs it)")
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks/ray_executor.py"), "--problems", "6", "--skip-model",
+         "--json"],
+        capture_output=True, text=True, timeout=300, check=True,
+    )  # fmt: skip
+    report = json.loads(proc.stdout)
+    assert report["requests"] == 12  # 6 problems × (a pool, a cot run)
+    assert report["local_ms_per_request"] > 0 and report["ray_ms_per_request"] > 0
+    assert isinstance(report["overhead_ms_per_request"], float)

@@ -10,8 +10,6 @@ inference; otherwise the i-th choice is drawn with `seed + i`, as vLLM does. No 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -274,19 +272,3 @@ def test_the_embedded_engine_sends_top_k_and_min_p_only_when_set() -> None:
     first, default = engine._server.bodies
     assert (first["top_k"], first["min_p"], first["seed"]) == (20, 0.1, 5)
     assert "top_k" not in default and "min_p" not in default  # llama.cpp's defaults, as before
-
-
-# 6. The store benchmark that docs/scaling.md quotes runs and reports its ratio.
-
-
-def test_the_store_benchmark_reports_saves_per_second(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks/store_saves.py"), "--samples", "4", "--requests", "5",
-         "--repeats", "1", "--dir", str(tmp_path), "--json"],
-        capture_output=True, text=True, timeout=120, check=True,
-    )  # fmt: skip
-    report = json.loads(proc.stdout)
-    assert report["setup"]["samples_per_request"] == 4
-    assert report["store_saves_per_s"] > 0 and report["bare_saves_per_s"] > 0
-    assert isinstance(report["ratio_vs_bare"], float) and report["driver_saves_per_s"] > 0
-    assert isinstance(report["verdict_commit_ms"], float)

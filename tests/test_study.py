@@ -471,3 +471,21 @@ def test_the_store_has_a_schema_an_older_store_reads_a_newer_is_refused(tmp_path
         text=True,
     )
     assert proc.returncode != 0 and "newer ponder" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_new_verdicts_are_saved_with_their_request_or_not_at_all(tmp_path: Path) -> None:
+    from ponder.lab.study.execute import Drawn, Record
+    from ponder.lab.study.store import StudyStore
+    from ponder.tasks.base import Item
+    from ponder.types import Usage
+
+    store = StudyStore(tmp_path / "study.sqlite")
+    store.initialise([Item("q0", "qa", None, "public", "?", "1", "", "number")], {})
+    drawn = tuple(Drawn(f"Answer: {a}", "", a, None, 3, "stop") for a in ("1", "2"))
+    record = Record("m", "q0", "pool", 1, Usage(calls=1), drawn, (), verdicts=(True, False))
+    store.save(record, {"1": True, "2": False})
+    assert (store.verdict("q0", "1"), store.verdict("q0", "2")) == (True, False)
+    with pytest.raises(sqlite3.IntegrityError):  # the same request twice: the transaction rolls back whole
+        store.save(record, {"3": True})
+    assert store.verdict("q0", "3") is None
+    store.close()

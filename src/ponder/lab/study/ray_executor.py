@@ -134,7 +134,9 @@ class ActorPool:
         self, ray: Any, model: str, config: StudyConfig, factory: BackendFactory | None, largest: int
     ) -> None:
         self.ray = ray
-        cpus = 0 if model.startswith("openai:") else config.threads
+        # an engine's threads; a client of a server one core (reading replies is real work), so
+        # Ray spreads the clients over the cluster's cores
+        cpus = 1 if model.startswith("openai:") else config.threads
         have = ray.cluster_resources().get("CPU", 0)
         if cpus * config.workers > have:
             raise PonderError(

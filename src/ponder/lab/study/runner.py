@@ -259,30 +259,34 @@ def plan(
     return [w for w in work if (w.model, w.item.id, w.kind) not in done]
 
 
-def judge(store: StudyStore, item: Item, answer: str | None) -> bool:
-    """The oracle's verdict, computed once per (problem, answer) and then read from the store."""
+def judge(store: StudyStore, item: Item, answer: str | None, new: dict[str, bool]) -> bool:
+    """The oracle's verdict, computed once per (problem, answer) and then read from the store; one
+    not yet stored goes into `new`, saved with the request that found it (one transaction)."""
     if answer is None:
         return correct(item, answer)
-    cached = store.verdict(item.id, answer)
-    if cached is not None:
-        return cached
-    verdict = correct(item, answer)
-    store.save_verdict(item.id, answer, verdict)
+    known = new.get(answer)
+    if known is None:
+        known = store.verdict(item.id, answer)
+    if known is not None:
+        return known
+    new[answer] = verdict = correct(item, answer)
     return verdict
 
 
-def judged(store: StudyStore, item: Item, record: Record) -> Record:
-    """The record with the oracle's verdicts (a run's answer first, then each sample); a timing
-    request is measured, not judged."""
+def judged(store: StudyStore, item: Item, record: Record) -> tuple[Record, dict[str, bool]]:
+    """The record with the oracle's verdicts (a run's answer first, then each sample), and the
+    verdicts the store does not hold yet; a timing request is measured, not judged."""
+    new: dict[str, bool] = {}
     if not record.judged:
-        return record
-    verdict = judge(store, item, record.answer) if record.run else None
-    verdicts = tuple(judge(store, item, d.answer) for d in record.samples)
-    return replace(record, verdicts=verdicts, correct=verdict)
+        return record, new
+    verdict = judge(store, item, record.answer, new) if record.run else None
+    verdicts = tuple(judge(store, item, d.answer, new) for d in record.samples)
+    return replace(record, verdicts=verdicts, correct=verdict), new
 
 
 def save(store: StudyStore, item: Item, record: Record) -> None:
-    store.save(judged(store, item, record))
+    record, new = judged(store, item, record)
+    store.save(record, new)
 
 
 async def drive(

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -188,10 +189,12 @@ class StudyStore:
         )
         return {(r["model"], r["kind"]): int(r["n"]) for r in rows}
 
-    def save(self, record: Record) -> None:
+    def save(self, record: Record, new_verdicts: Mapping[str, bool] | None = None) -> None:
         """A judged record in one transaction: the request, its samples (a timing request's are
         measured, not stored), a score request's scores (one per sample of its pool, in the pool's
-        order: `scores`, not `samples`, which hold only what a model drew) and every call it made."""
+        order: `scores`, not `samples`, which hold only what a model drew), every call it made, and
+        the oracle's verdicts on its problem that the store did not hold (`new_verdicts`, answer →
+        correct): one commit per request, never one per new answer."""
         if record.judged and (record.verdicts is None or (record.run and record.correct is None)):
             raise ValueError(f"{record.kind} of {record.problem_id} was not judged before saving")
         verdicts = record.verdicts or ()
@@ -214,6 +217,7 @@ class StudyStore:
             correct=record.correct,
             calls=list(record.calls),
             children=list(record.children),
+            verdicts=new_verdicts,
         )
 
     def save_request(
@@ -230,9 +234,14 @@ class StudyStore:
         calls: list[CallRecord] | None = None,
         children: list[dict[str, Any]] | None = None,
         scores: list[PassScore] | None = None,
+        verdicts: Mapping[str, bool] | None = None,
     ) -> None:
         u = usage
         with self.db:
+            self.db.executemany(
+                "INSERT OR IGNORE INTO verdicts VALUES (?, ?, ?)",
+                [(problem_id, a, int(ok)) for a, ok in (verdicts or {}).items()],
+            )
             key = (model, problem_id, kind)
             self.db.execute("DELETE FROM failures WHERE model = ? AND problem_id = ? AND kind = ?", key)
             cur = self.db.execute(
