@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import scripted
+from ponder import PonderError
 from ponder.serve import ServeConfig
 from ponder.serve.app import create_app
 from ponder.serve.schema import ChatRequest, CompletionRequest
@@ -615,3 +616,22 @@ def test_fuzzed_bodies_never_get_a_5xx() -> None:
 
         check()
     assert 200 in statuses and 400 in statuses  # the fuzz reached both the strategies and validation
+
+
+@pytest.mark.parametrize(
+    ("upstream", "error"),
+    [
+        ("http://127.0.0.1:8080/v1", None),
+        ("vllm+http://127.0.0.1:8080/v1", None),  # the server named: its sampling fields are sent
+        ("sglang+https://gpu-1:30000/v1", None),
+        ("ftp://127.0.0.1/v1", "give the base URL"),
+        ("tgi+http://127.0.0.1:8080/v1", "must be one of"),
+    ],
+)
+def test_the_upstream_may_name_its_server(upstream: str, error: str | None) -> None:
+    config = ServeConfig(models=("up",), upstream=upstream)
+    if error is None:
+        config.check()
+    else:
+        with pytest.raises(PonderError, match=error):
+            config.check()

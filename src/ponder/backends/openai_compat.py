@@ -47,6 +47,7 @@ does; vLLM's does not unless asked to echo) has it removed by `parse_response`.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
 from collections.abc import Sequence
@@ -142,6 +143,10 @@ class OpenAIBackend:
         self.capabilities = Capabilities(max_n=MAX_N, logprobs=True, prefix_sharing=True, continuation=True)
 
     async def _create(self, messages: Sequence[Message], params: SamplingParams, n: int) -> Any:
+        """The server's reply as JSON. The body is built here and posted through the client
+        (its retries, auth and error types), its reply read as bytes: the client's typed
+        request transform and response models cost the proxy about half its own time per request
+        (`ponder serve`, docs/benchmarks.md), and `parse_response` reads plain dicts anyway."""
         body = server_fields(self.server, params, continues=self._sends_fields(messages))
         sampling: dict[str, Any] = {
             "model": self.model,
@@ -153,20 +158,27 @@ class OpenAIBackend:
             "stop": list(params.stop) or None,
         }
         if not self.chat:
-            return await self._client.completions.create(
-                prompt=messages_to_prompt(messages),
-                # each choice's tokens are counted from them
-                logprobs=max(1, params.top_logprobs) if self._logprobs_ok else None,
-                extra_body=body or None,
-                **sampling,
+            path = "/completions"
+            # each choice's tokens are counted from them
+            logprobs = max(1, params.top_logprobs) if self._logprobs_ok else None
+            payload = {"prompt": messages_to_prompt(messages), "logprobs": logprobs, **sampling}
+        else:
+            path = "/chat/completions"
+            if self._logprobs_ok:  # always: each choice's tokens are counted from them
+                sampling |= {"logprobs": True, "top_logprobs": max(1, params.top_logprobs)}
+            payload = {"messages": [m.to_dict() for m in messages], **sampling}
+        payload |= body  # what the client's extra_body did: the server's own fields, last
+        raw = await self._client.post(path, body=payload, cast_to=bytes)
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            data = None
+        if not isinstance(data, dict):
+            raise PonderError(
+                f"{self.base_url} answered with something other than a JSON object: is it "
+                "an OpenAI-compatible server?"
             )
-        if self._logprobs_ok:  # always: each choice's tokens are counted from them
-            sampling |= {"logprobs": True, "top_logprobs": max(1, params.top_logprobs)}
-        return await self._client.chat.completions.create(
-            messages=[m.to_dict() for m in messages],  # type: ignore[misc]
-            extra_body=body or None,
-            **sampling,
-        )
+        return data
 
     def _sends_fields(self, messages: Sequence[Message]) -> bool:
         """Whether a request carries the continuation fields."""
@@ -221,7 +233,7 @@ class OpenAIBackend:
                     f"{self.base_url} failed with HTTP {e.status_code} after retries: try later"
                 ) from None
             latency = time.perf_counter() - t0
-            parsed = parse_response(response.model_dump(), latency, continued(messages))
+            parsed = parse_response(response, latency, continued(messages))
             if n == 1:
                 return _count_single(parsed)
             if not parsed.counted:

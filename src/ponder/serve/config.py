@@ -44,8 +44,15 @@ class ServeConfig:
             raise PonderError("name at least one model to serve (--model M)")
         if len(set(self.models)) != len(self.models):
             raise PonderError("--model names a model twice")
-        if self.upstream is not None and not self.upstream.startswith(("http://", "https://")):
-            raise PonderError(f"--upstream {self.upstream}: give the base URL, e.g. http://127.0.0.1:8080/v1")
+        if self.upstream is not None:
+            from ponder.backends.openai_compat import split_server
+
+            _, plain = split_server(self.upstream)  # vllm+http://… and sglang+http://… name the server
+            if not plain.startswith(("http://", "https://")):
+                raise PonderError(
+                    f"--upstream {self.upstream}: give the base URL, e.g. http://127.0.0.1:8080/v1 "
+                    "(vllm+http://… or sglang+http://… to send that server's sampling fields)"
+                )
         if not 1 <= self.max_concurrency <= 1024:
             raise PonderError("--max-concurrency must be between 1 and 1024")
         if not 1 <= self.max_n <= MAX_N:
