@@ -2,10 +2,14 @@
 
 Three figures, each a comparison within one run (issue 15):
 
-1. `overhead_ms`: the median latency of a `direct` request through ponder in front of an upstream,
-   less the median of the same request sent to the upstream directly (target ≤ 5 ms). The upstream
-   is a stand-in on loopback that answers at once, so the difference is the proxy's own work (HTTP
-   in and out, the strategy, the ledger), not a model's. Requests alternate, `--requests` of each.
+1. `processes.overhead_ms`: the median latency of a `direct` request through `ponder serve` in front
+   of an upstream, less the median of the same request sent to the upstream directly (target ≤ 5
+   ms). The upstream is a stand-in on loopback that answers at once, so the difference is the
+   proxy's own work (HTTP in and out, the strategy, the ledger), not a model's. Requests alternate,
+   `--requests` of each. The upstream, `ponder serve` (its command, defaults but `--no-record`) and
+   the client each run in their own process, as deployed; `overhead_ms` at the top level is the same
+   with all three in this one process (the app in a thread), which also charges the interpreter
+   lock's handoffs between them to the proxy.
 2. `concurrency_ratio`: 8 concurrent `direct` requests to the embedded model (default
    qwen2.5-coder-0.5b, `--tokens` each) take this fraction of the time of the same 8 sent one after
    another (target ≤ 0.6; the engine decodes about 2× faster at 8 slots than at one, FIELD.md).
@@ -22,9 +26,11 @@ import argparse
 import asyncio
 import json
 import statistics
+import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -34,7 +40,7 @@ import openai
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from ponder.serve import ServeConfig
 from ponder.serve.app import create_app
-from served import serving
+from served import free_port, serving
 
 SEEN: list[tuple[int, int]] = []  # (prompt, completion) tokens the upstream reported, per call
 
@@ -125,6 +131,68 @@ def overhead(requests: int) -> dict[str, Any]:
     }
 
 
+def _wait(url: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{url} exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not start")
+
+
+def overhead_processes(requests: int) -> dict[str, Any]:
+    """The deployment's shape: the stand-in upstream, `ponder serve` and the client, each its own
+    process, so no two of them share an interpreter's lock (in one process, the lock's handoffs
+    between the client's, the proxy's and the upstream's threads are charged to the proxy)."""
+    up_port, px_port = free_port(), free_port()
+    base = f"http://127.0.0.1:{up_port}/v1"
+    upstream = subprocess.Popen([sys.executable, __file__, "--stand-in", str(up_port)])
+    proxy = subprocess.Popen(
+        [sys.executable, "-m", "ponder.cli.main", "serve", "--upstream", base, "-m", "up",
+         "--port", str(px_port), "--no-record"],
+        stdout=subprocess.DEVNULL,  # its access log, written as deployed, read by no one here
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    messages = [{"role": "user", "content": "What is 2 + 2?"}]
+    try:
+        _wait(f"http://127.0.0.1:{up_port}/health", upstream)
+        _wait(f"http://127.0.0.1:{px_port}/health", proxy)
+        direct = openai.OpenAI(base_url=base, api_key="x", max_retries=0)
+        proxied = openai.OpenAI(base_url=f"http://127.0.0.1:{px_port}/v1", api_key="x", max_retries=0)
+        pairs = ((direct, "up"), (proxied, "direct/up"))
+        for c, model in pairs * 10:  # warm both paths
+            c.chat.completions.create(model=model, messages=messages, max_tokens=8)  # type: ignore[arg-type]
+        times: dict[str, list[float]] = {"upstream": [], "proxy": []}
+        for _ in range(requests):
+            for name, c, model in (("upstream", direct, "up"), ("proxy", proxied, "direct/up")):
+                start = time.perf_counter()
+                c.chat.completions.create(model=model, messages=messages, max_tokens=8)  # type: ignore[arg-type]
+                times[name].append(time.perf_counter() - start)
+    finally:
+        for proc in (proxy, upstream):
+            proc.terminate()
+            proc.wait(timeout=30)
+    up, px = statistics.median(times["upstream"]), statistics.median(times["proxy"])
+    return {"upstream_ms": 1000 * up, "proxy_ms": 1000 * px, "overhead_ms": 1000 * (px - up)}
+
+
+def stand_in(port: int) -> None:
+    """Serve the stand-in upstream on `port` until killed (`--stand-in PORT`), with /health."""
+
+    class WithHealth(Upstream):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+    ThreadingHTTPServer(("127.0.0.1", port), WithHealth).serve_forever()
+
+
 def concurrency(model: str, tokens: int, repeats: int) -> dict[str, Any]:
     config = ServeConfig(models=(model,), max_concurrency=8, max_n=8, record=False)
     questions = [f"Write a story of about 200 words about the number {i}." for i in range(8)]
@@ -177,16 +245,23 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--skip-model", action="store_true")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--stand-in", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.stand_in is not None:
+        stand_in(args.stand_in)
+        return
     out = overhead(args.requests)
+    out["processes"] = overhead_processes(args.requests)
     if not args.skip_model:
         out["concurrency"] = concurrency(args.model, args.tokens, args.repeats)
     if args.json:
         print(json.dumps(out, indent=2))
         return
+    p = out["processes"]
     print(
-        f"proxy overhead (median): {out['overhead_ms']:.2f} ms "
-        f"({out['proxy_ms']:.2f} against {out['upstream_ms']:.2f})"
+        f"proxy overhead (median), each in its own process: {p['overhead_ms']:.2f} ms "
+        f"({p['proxy_ms']:.2f} against {p['upstream_ms']:.2f}); all in one process: "
+        f"{out['overhead_ms']:.2f} ms"
     )
     print(f"usage equals the upstream's counts: {out['usage_exact']} {out['usage']}")
     if "concurrency" in out:

@@ -71,6 +71,9 @@ def resolve_endpoint(base_url: str | None, api_key: str | None) -> tuple[str, st
     return url, key
 
 
+JSON_HEADERS = {"Content-Type": "application/json"}
+
+
 def split_server(url: str) -> tuple[ServerKind | None, str]:
     """The server kind a base URL names (`vllm+http://…`, `sglang+https://…`) and the plain URL."""
     head, plus, rest = url.partition("+")
@@ -168,7 +171,10 @@ class OpenAIBackend:
                 sampling |= {"logprobs": True, "top_logprobs": max(1, params.top_logprobs)}
             payload = {"messages": [m.to_dict() for m in messages], **sampling}
         payload |= body  # what the client's extra_body did: the server's own fields, last
-        raw = await self._client.post(path, body=payload, cast_to=bytes)
+        # sent as bytes: the client deep-copies a dict body on every request
+        raw = await self._client.post(
+            path, content=json.dumps(payload).encode(), cast_to=bytes, options={"headers": JSON_HEADERS}
+        )
         try:
             data = json.loads(raw)
         except ValueError:
