@@ -213,7 +213,10 @@ def concurrency(model: str, tokens: int, repeats: int) -> dict[str, Any]:
                 ) for q in questions)
             )  # fmt: skip
 
-        ask("warm up")
+        # A first round, not counted: the first pass of each kind ran 2× slower in every run here
+        # (36 s against 15 s one after another), whatever came before it.
+        [ask(q) for q in questions]
+        asyncio.run(together())
         ratios, seq, par = [], [], []
         for _ in range(repeats):
             start = time.perf_counter()
@@ -234,7 +237,45 @@ def concurrency(model: str, tokens: int, repeats: int) -> dict[str, Any]:
         "concurrent_s": par,
         "concurrency_ratio": statistics.median(ratios),
         "completion_tokens": {"sequential": tokens_seq, "concurrent": tokens_par},
+        "engine": engine_alone(model, tokens, questions, repeats),
     }
+
+
+def engine_alone(model: str, tokens: int, questions: list[str], repeats: int) -> dict[str, Any]:
+    """The same requests straight to the engine (no server, no strategy), as the server's engine is
+    opened: what batching them gives at best. Also the engine's own best case, one prompt drawn
+    8 times in one call, against one sample of it (the prompt evaluated once)."""
+    from ponder.backends.factory import BackendOptions, open_backend
+    from ponder.models.resolve import parse
+    from ponder.types import Message, SamplingParams
+
+    backend = open_backend(parse(model), BackendOptions(), slots=8)
+    params = SamplingParams(max_tokens=tokens, ignore_eos=True)
+
+    def chat(q: str) -> list[Message]:
+        return [Message("user", q)]
+
+    async def one_by_one() -> None:
+        for q in questions:
+            await backend.generate(chat(q), params, 1)
+
+    async def together() -> None:
+        await asyncio.gather(*(backend.generate(chat(q), params, 1) for q in questions))
+
+    def timed(run: Any) -> float:
+        start = time.perf_counter()
+        asyncio.run(run)
+        return time.perf_counter() - start
+
+    try:
+        timed(one_by_one())  # a first round, not counted (as above)
+        timed(together())
+        ratios = [timed(together()) / timed(one_by_one()) for _ in range(repeats)]
+        one = timed(backend.generate(chat(questions[0]), params, 1))
+        eight = timed(backend.generate(chat(questions[0]), params, 8))
+    finally:
+        backend.close()
+    return {"concurrency_ratio": statistics.median(ratios), "one_prompt_n8_over_8_singles": eight / (8 * one)}
 
 
 def main() -> None:
@@ -242,7 +283,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--model", default="qwen2.5-coder-0.5b")
     parser.add_argument("--tokens", type=int, default=64)
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--skip-model", action="store_true")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--stand-in", type=int, default=None, help=argparse.SUPPRESS)
