@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import openai
 import pytest
@@ -119,3 +120,20 @@ async def test_hosted_models_are_priced_by_their_server_name(
     assert u.cost_usd == pytest.approx(expected) and u.cost_usd > 0
     assert not any("not counted" in n and "dollars" in n for n in result.notes)
     assert u.flops == 2 * 134_515_008 * u.uncached_tokens  # a catalog name behind a server has known FLOPs
+
+
+async def test_an_openai_client_without_binary_bodies_sends_the_same_request(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """openai before 2.16 (the extra asks for >=1.40) posts no `content`: the body goes as JSON."""
+    posted = openai.AsyncOpenAI.post
+
+    async def post(
+        self: openai.AsyncOpenAI, path: str, *, cast_to: Any, body: Any = None, options: Any = None
+    ) -> Any:
+        sent: Any = options or {}
+        return await posted(self, path, cast_to=cast_to, body=body, options=sent)
+
+    monkeypatch.setattr(openai.AsyncOpenAI, "post", post)
+    g = await OpenAIBackend("smollm2-135m", base_url=url).generate(PROMPT, FIXED, 2)
+    assert len(g.samples) == 2 and g.completion_tokens == 20

@@ -47,6 +47,7 @@ does; vLLM's does not unless asked to echo) has it removed by `parse_response`.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import os
 import time
@@ -140,6 +141,8 @@ class OpenAIBackend:
         self._client = openai.AsyncOpenAI(
             base_url=self.base_url, api_key=key, max_retries=max_retries, timeout=timeout
         )
+        # openai before 2.16 posts no bytes (`content`): there the body goes as JSON, as it did
+        self._posts_bytes = "content" in inspect.signature(self._client.post).parameters
         self._n_ok = True
         self._logprobs_ok = True
         self._continues = True  # False once the server refused vLLM's continuation fields
@@ -171,10 +174,13 @@ class OpenAIBackend:
                 sampling |= {"logprobs": True, "top_logprobs": max(1, params.top_logprobs)}
             payload = {"messages": [m.to_dict() for m in messages], **sampling}
         payload |= body  # what the client's extra_body did: the server's own fields, last
-        # sent as bytes: the client deep-copies a dict body on every request
-        raw = await self._client.post(
-            path, content=json.dumps(payload).encode(), cast_to=bytes, options={"headers": JSON_HEADERS}
-        )
+        options: Any = {"headers": JSON_HEADERS}
+        if self._posts_bytes:  # sent as bytes: the client deep-copies a dict body on every request
+            raw = await self._client.post(
+                path, content=json.dumps(payload).encode(), cast_to=bytes, options=options
+            )
+        else:
+            raw = await self._client.post(path, body=payload, cast_to=bytes, options=options)
         try:
             data = json.loads(raw)
         except ValueError:
