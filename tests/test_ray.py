@@ -19,10 +19,11 @@ from ponder import PonderError
 from ponder.backends.factory import BackendOptions, open_backend
 from ponder.lab.study import StudyConfig, run_study
 from ponder.lab.study.execute import Work
-from ponder.lab.study.ray_executor import TRIES, deal
+from ponder.lab.study.ray_executor import TRIES, _without_gold, deal
 from ponder.models.resolve import ModelRef
 from ponder.models.resolve import parse as parse_model
 from ponder.tasks.base import Item
+from ponder.tasks.generate import items as family_items
 from ponder.types import Generation, Message, SamplingParams
 from scripted import SeededBackend
 
@@ -198,3 +199,23 @@ def test_deal_keeps_a_problem_on_one_actor_and_balances_the_load() -> None:
     assert all(owners[w.item.id] == i for i, lane in enumerate(lanes) for w in lane)
     assert sorted(len(lane) for lane in lanes) == [6, 6]
     assert [w for lane in lanes for w in lane if w.item.id == "p0"] == [work[0], work[6]]  # plan order
+
+
+def test_an_actor_receives_the_problem_and_no_gold() -> None:
+    """The gold is the answer and the oracle's `data` (a suite's hidden tests, GSM8K's worked
+    solution): neither travels; the problem a strategy sees (a writing task's rubric) does."""
+    data = {
+        "check": "humaneval",
+        "prompt": "def f():",
+        "tests": "assert f() == 'GOLD-TESTS'",
+        "entry_point": "f",
+    }
+    code = Item(
+        "h1", "humaneval", None, "public", "Complete f", "def f(): return 'GOLD'", "Write", "code", data=data
+    )
+    (writing,) = family_items("writing", 1, 1)
+    for item in (code, writing):
+        sent = _without_gold(Work("m", item, "pool", None, n=2))
+        assert sent.item.problem() == item.problem() and sent.item.id == item.id
+        travels = ray.cloudpickle.dumps(sent)
+        assert b"GOLD" not in travels and sent.item.answer == "" and not sent.item.data

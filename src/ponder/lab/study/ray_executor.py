@@ -15,8 +15,8 @@ store as it completes (`runner.save`, on one writer thread). Nothing else writes
   is recorded in the store's `failures` table with its last error, and the study goes on; at the
   end the driver refuses to write a summary that would be missing it (`--resume` tries it again).
   Nothing saved is redone: a request is saved once, when its record arrives.
-- **The gold stays with the driver.** An actor receives the problem without its gold answer; the
-  oracle runs on the driver.
+- **The gold stays with the driver.** An actor receives the problem a strategy sees, without the
+  gold answer or the oracle's `data` (hidden tests, worked solutions); the oracle runs on the driver.
 - **Seeds.** A request's seed is derived from (study seed, model, problem, kind), so a request
   draws with the same seed on either executor. Its samples are the same where the engine computes
   the same logits, which it need not do across batch shapes and prefix-cache hits (FIELD.md).
@@ -32,7 +32,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from ponder.errors import PonderError
@@ -40,6 +40,8 @@ from ponder.lab.study.candidates import with_pool
 from ponder.lab.study.config import StudyConfig
 from ponder.lab.study.execute import Record, Work, execute
 from ponder.lab.study.store import StudyStore
+from ponder.tasks.base import Item
+from ponder.types import Problem
 
 if TYPE_CHECKING:
     from ponder.lab.study.runner import BackendFactory
@@ -116,8 +118,24 @@ def deal(work: list[Work], workers: int) -> list[list[Work]]:
     return lanes
 
 
+@dataclass(frozen=True)
+class _Seen(Item):
+    """An item as an actor receives it: the problem a strategy sees, computed on the driver, and no
+    gold: neither the answer nor the oracle's `data` (a suite's hidden tests, a worked solution)."""
+
+    seen: Problem | None = None
+
+    def problem(self) -> Problem:
+        assert self.seen is not None
+        return self.seen
+
+
 def _without_gold(work: Work) -> Work:
-    return replace(work, item=replace(work.item, answer=""))
+    i = work.item
+    seen = _Seen(
+        i.id, i.family, i.level, i.split, i.question, "", i.instruction, i.answer_format, seen=i.problem()
+    )
+    return replace(work, item=seen)
 
 
 def _one_line(error: BaseException) -> str:
