@@ -203,6 +203,20 @@ def test_a_study_killed_with_sigkill_resumes_to_the_same_summary(tmp_path: Path)
             ["study", "-m", "smollm2-135m", "--suite", "lists@1", "--executor", "ray", "--workers", "0"],
             "--workers",
         ),
+        (  # nothing answers there: one line at once (Ray itself waits on it for minutes)
+            [
+                "study",
+                "-m",
+                "smollm2-135m",
+                "--suite",
+                "lists@1",
+                "--executor",
+                "ray",
+                "--address",
+                "127.0.0.1:9",
+            ],
+            "cannot join Ray at 127.0.0.1:9",
+        ),
     ],
 )
 def test_bad_study_input(args: list[str], fragment: str, tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import socket
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -79,6 +80,21 @@ class StudyWorker:
         self.session.close()
 
 
+def _answers(address: str) -> None:
+    """A HOST:PORT where nothing listens fails here, in one line: Ray waits on it for minutes.
+    ("auto" and ray://… are Ray's to resolve.)"""
+    host, colon, port = address.rpartition(":")
+    if not colon or not port.isdigit() or "://" in address:
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=10).close()
+    except OSError as e:
+        raise PonderError(
+            f"cannot join Ray at {address} ({e.strerror or e}): start it with `ray start --head`, "
+            "or fix --address"
+        ) from None
+
+
 @contextmanager
 def ray_session(address: str | None) -> Iterator[Any]:
     """Ray, joined at `address` (None: a local cluster of this machine's cores), for the block; a
@@ -86,6 +102,8 @@ def ray_session(address: str | None) -> Iterator[Any]:
     ray = _ray()
     started = False
     if not ray.is_initialized():
+        if address is not None:
+            _answers(address)
         try:
             ray.init(address=address, include_dashboard=False, log_to_driver=False)
         except (ConnectionError, ValueError, RuntimeError) as e:
