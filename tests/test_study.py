@@ -503,3 +503,9 @@ def test_new_verdicts_are_saved_with_their_request_or_not_at_all(tmp_path: Path)
         store.save(record, {"3": True})
     assert store.verdict("q0", "3") is None
     store.close()
+
+
+def test_a_ray_address_that_is_not_a_string_is_one_line(tmp_path: Path) -> None:
+    config = StudyConfig(models=["m"], suite="lists@1", executor="ray", address=6379, out=str(tmp_path))  # type: ignore[arg-type]
+    with pytest.raises(PonderError, match="'address' must be a string"):
+        config.check()

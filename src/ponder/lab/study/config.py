@@ -208,7 +208,7 @@ class StudyConfig:
                 raise bad(name, "a whole number")
         if not isinstance(self.temperature, int | float) or isinstance(self.temperature, bool):
             raise bad("temperature", "a number")
-        for name in ("base_url", "limit"):
+        for name in ("base_url", "limit", "address"):
             if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
                 raise bad(name, "a string")
         if not isinstance(self.roles, dict) or not all(
