@@ -219,3 +219,18 @@ def test_an_actor_receives_the_problem_and_no_gold() -> None:
         assert sent.item.problem() == item.problem() and sent.item.id == item.id
         travels = ray.cloudpickle.dumps(sent)
         assert b"GOLD" not in travels and sent.item.answer == "" and not sent.item.data
+
+
+def test_a_worker_that_runs_another_ponder_is_refused(tmp_path: Path) -> None:
+    def elsewhere(model: str, config: StudyConfig) -> tuple[Any, ModelRef]:
+        from ponder.lab.study import outputs  # in the actor's process: a node with another install
+
+        outputs.engine_versions = lambda: {"ponder": "0.0.1", "xllamacpp": None, "openai": None}
+        return SeededBackend(model=model), ModelRef(model, "embedded", model, None, 100)
+
+    suite = tmp_path / "qa.jsonl"
+    suite.write_text(json.dumps({"id": "q0", "question": "Question 0?", "answer": "1"}) + "\n")
+    cfg = config(tmp_path / "s", suite=f"jsonl:{suite}:check=exact", models=["small"], executor="ray")
+    with pytest.raises(PonderError, match=r"a Ray worker runs other versions of .*ponder"):
+        run_study(cfg, quiet=True, backend_factory=elsewhere)
+    assert not (tmp_path / "s" / "study.sqlite").exists()  # nothing spent, nothing left

@@ -68,13 +68,17 @@ class StudyWorker:
         from ponder.lab.study.runner import open_session
 
         self.config = config
+        self.model = model
         self.session = open_session(model, config, factory, largest)
 
     async def execute(self, work: Work) -> Record:
         return await execute(work, self.session, self.config)
 
-    def ready(self) -> bool:
-        return True
+    def facts(self) -> dict[str, Any]:
+        """What this worker runs: ponder's and its engines' versions and the model's sha256."""
+        from ponder.lab.study.outputs import engine_versions, model_sha256
+
+        return {"engine": engine_versions(), "sha256": model_sha256(self.model)}
 
     def close(self) -> None:
         self.session.close()
@@ -188,11 +192,26 @@ class ActorPool:
         return self.remote.remote(*self.args)
 
     def ready(self) -> None:
-        """Wait for every actor's session (the model loaded); a model that cannot load fails here."""
+        """Wait for every actor's session (the model loaded; a model that cannot load fails here),
+        and check that each runs what the driver runs: the same ponder and engine versions and the
+        same model file. The summary reports the driver's (`environment`), so a worker on another
+        version, or with another file at the model's path, would make its records unattributable."""
+        from ponder.lab.study.outputs import engine_versions, model_sha256
+
         try:
-            self.ray.get([a.ready.remote() for a in self.actors])
+            facts = self.ray.get([a.facts.remote() for a in self.actors])
         except self.ray.exceptions.RayError as e:
             raise PonderError(f"a Ray worker could not open its session: {_one_line(e)}") from None
+        model = self.args[0]
+        engines, sha = engine_versions(), model_sha256(model)
+        for theirs in facts:
+            if theirs != {"engine": engines, "sha256": sha}:
+                differ = ", ".join(sorted(k for k, v in engines.items() if theirs["engine"].get(k) != v))
+                what = f"versions of {differ}" if differ else f"the file of {model} ({theirs['sha256']})"
+                raise PonderError(
+                    f"a Ray worker runs other {what} than this driver: install the same ponder, engines "
+                    "and models on every node"
+                )
 
     def replace(self, i: int, dead: Any) -> None:
         if self.actors[i] is dead and self.replacements > 0:
