@@ -91,6 +91,24 @@ class Upstream(BaseHTTPRequestHandler):
         pass
 
 
+def alternate(upstream: str, proxy: str, requests: int) -> dict[str, list[float]]:
+    """Seconds of `requests` `direct` requests to the upstream and through the proxy, alternating,
+    after 10 of each to warm both paths."""
+    messages = [{"role": "user", "content": "What is 2 + 2?"}]
+    paths = (
+        ("upstream", openai.OpenAI(base_url=upstream, api_key="x", max_retries=0), "up"),
+        ("proxy", openai.OpenAI(base_url=proxy, api_key="x", max_retries=0), "direct/up"),
+    )
+    times: dict[str, list[float]] = {"upstream": [], "proxy": []}
+    for i in range(requests + 10):
+        for name, client, model in paths:
+            start = time.perf_counter()
+            client.chat.completions.create(model=model, messages=messages, max_tokens=8)  # type: ignore[arg-type]
+            if i >= 10:
+                times[name].append(time.perf_counter() - start)
+    return times
+
+
 def overhead(requests: int) -> dict[str, Any]:
     upstream = ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
     threading.Thread(target=upstream.serve_forever, daemon=True).start()
@@ -99,16 +117,8 @@ def overhead(requests: int) -> dict[str, Any]:
     try:
         config = ServeConfig(models=("up",), upstream=base, upstream_retries=0, record=False)
         with serving(create_app(config)) as url:
-            direct = openai.OpenAI(base_url=base, api_key="x", max_retries=0)
             proxied = openai.OpenAI(base_url=url, api_key="x", max_retries=0)
-            for c, model in ((direct, "up"), (proxied, "direct/up")):  # warm both paths
-                c.chat.completions.create(model=model, messages=messages, max_tokens=8)  # type: ignore[arg-type]
-            times: dict[str, list[float]] = {"upstream": [], "proxy": []}
-            for _ in range(requests):
-                for name, c, model in (("upstream", direct, "up"), ("proxy", proxied, "direct/up")):
-                    start = time.perf_counter()
-                    c.chat.completions.create(model=model, messages=messages, max_tokens=8)  # type: ignore[arg-type]
-                    times[name].append(time.perf_counter() - start)
+            times = alternate(base, url, requests)
             SEEN.clear()
             r = proxied.chat.completions.create(model="sc@4/up", messages=messages, max_tokens=8)  # type: ignore[arg-type]
             prompt, completion = sum(p for p, _ in SEEN), sum(c for _, c in SEEN)
@@ -157,21 +167,10 @@ def overhead_processes(requests: int) -> dict[str, Any]:
         stdout=subprocess.DEVNULL,  # its access log, written as deployed, read by no one here
         stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    messages = [{"role": "user", "content": "What is 2 + 2?"}]
     try:
         _wait(f"http://127.0.0.1:{up_port}/health", upstream)
         _wait(f"http://127.0.0.1:{px_port}/health", proxy)
-        direct = openai.OpenAI(base_url=base, api_key="x", max_retries=0)
-        proxied = openai.OpenAI(base_url=f"http://127.0.0.1:{px_port}/v1", api_key="x", max_retries=0)
-        pairs = ((direct, "up"), (proxied, "direct/up"))
-        for c, model in pairs * 10:  # warm both paths
-            c.chat.completions.create(model=model, messages=messages, max_tokens=8)  # type: ignore[arg-type]
-        times: dict[str, list[float]] = {"upstream": [], "proxy": []}
-        for _ in range(requests):
-            for name, c, model in (("upstream", direct, "up"), ("proxy", proxied, "direct/up")):
-                start = time.perf_counter()
-                c.chat.completions.create(model=model, messages=messages, max_tokens=8)  # type: ignore[arg-type]
-                times[name].append(time.perf_counter() - start)
+        times = alternate(base, f"http://127.0.0.1:{px_port}/v1", requests)
     finally:
         for proc in (proxy, upstream):
             proc.terminate()

@@ -276,20 +276,12 @@ async def drive_on_ray(
                     await loop.run_in_executor(writer, save, store, w.item, record)
                 advance()
 
-        tasks = [
-            asyncio.create_task(lane_worker(i))
-            for i, lane in enumerate(lanes)
-            for _ in range(min(config.concurrency, len(lane)))
-        ]
-        try:
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-    for task in tasks:
-        if not task.cancelled() and (error := task.exception()) is not None:
-            raise error
+        from ponder.lab.study.runner import all_or_none
+
+        lanes_in_flight = (
+            lane_worker(i) for i, lane in enumerate(lanes) for _ in range(min(config.concurrency, len(lane)))
+        )
+        await all_or_none(lanes_in_flight)
     return failed
 
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
@@ -315,13 +315,19 @@ async def drive(
                 await loop.run_in_executor(writer, save, store, w.item, record)
                 advance()
 
-        tasks = [asyncio.create_task(worker()) for _ in range(min(config.concurrency, len(work)))]
-        try:
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        await all_or_none(worker() for _ in range(min(config.concurrency, len(work))))
+
+
+async def all_or_none(workers: Iterable[Coroutine[Any, Any, None]]) -> None:
+    """Run the workers together until all finish; at the first error, or on interruption, cancel
+    the others (waiting for them to stop) and raise it."""
+    tasks = [asyncio.create_task(w) for w in workers]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
     for task in tasks:
         if not task.cancelled() and (error := task.exception()) is not None:
             raise error
