@@ -234,3 +234,53 @@ def test_a_worker_that_runs_another_ponder_is_refused(tmp_path: Path) -> None:
     with pytest.raises(PonderError, match=r"a Ray worker runs other versions of .*ponder"):
         run_study(cfg, quiet=True, backend_factory=elsewhere)
     assert not (tmp_path / "s" / "study.sqlite").exists()  # nothing spent, nothing left
+
+
+@dataclass
+class DiesThenHangs(SeededBackend):
+    """A stand-in model whose process exits on its second call (once across all actors), and whose
+    replacement never finishes opening (a node that cannot take it)."""
+
+    marker: str = ""
+    calls: int = 0
+
+    async def generate(self, messages: Sequence[Message], params: SamplingParams, n: int) -> Generation:
+        self.calls += 1
+        if self.calls == 2:
+            try:
+                os.close(os.open(self.marker, os.O_CREAT | os.O_EXCL))
+            except FileExistsError:
+                pass
+            else:
+                os._exit(1)
+        return await super().generate(messages, params, n)
+
+
+def test_a_replacement_that_never_starts_is_given_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ponder.lab.study import ray_executor
+
+    monkeypatch.setattr(ray_executor, "REPLACE_SECONDS", 5.0)
+    marker = str(tmp_path / "died")
+
+    def flaky(model: str, config: StudyConfig) -> tuple[Any, ModelRef]:
+        if os.path.exists(marker):
+            import time
+
+            time.sleep(600)  # the replacement: its session never opens
+        return DiesThenHangs(model=model, marker=marker), ModelRef(model, "embedded", model, None, 100)
+
+    suite = tmp_path / "qa.jsonl"
+    suite.write_text(
+        "".join(
+            json.dumps({"id": f"q{i}", "question": f"Question {i}?", "answer": "1"}) + "\n" for i in range(4)
+        )
+    )
+    cfg = config(
+        tmp_path / "s", suite=f"jsonl:{suite}:check=exact", models=["small"], executor="ray", workers=2
+    )
+    run_study(cfg, quiet=True, backend_factory=flaky)  # the surviving actor takes the rest
+    assert Path(marker).exists()
+    db = sqlite3.connect(tmp_path / "s" / "study.sqlite")
+    assert db.execute("SELECT count(*) FROM requests").fetchone() == (8,)
+    assert db.execute("SELECT count(*) FROM failures").fetchone() == (0,)
+    db.close()

@@ -11,7 +11,9 @@ store as it completes (`runner.save`, on one writer thread). Nothing else writes
   in plan order, `concurrency` in flight (an async actor runs that many at once).
 - **Faults.** A request whose actor dies (the process killed, the node lost) or that raises is
   tried again on the next actor, up to `TRIES` times; a dead actor is replaced by a fresh one (at
-  most `workers` replacements per model) that reloads the model. A request that fails on every try
+  most `workers` replacements per model) that reloads the model and is checked as the first ones
+  were, within `REPLACE_SECONDS` (a replacement that cannot be scheduled or hangs is given up, and
+  its requests go to the others). A request that fails on every try
   is recorded in the store's `failures` table with its last error, and the study goes on; at the
   end the driver refuses to write a summary that would be missing it (`--resume` tries it again).
   Nothing saved is redone: a request is saved once, when its record arrives.
@@ -48,6 +50,7 @@ if TYPE_CHECKING:
     from ponder.lab.study.runner import BackendFactory
 
 TRIES = 3  # tries of one request, on successive actors, before it is recorded as failed
+REPLACE_SECONDS = 300.0  # how long a replacement actor may take to open its session
 INSTALL = "pip install 'ponder[ray]'"
 
 __all__ = ["TRIES", "ActorPool", "deal", "drive_on_ray", "ray_session"]
@@ -185,7 +188,7 @@ class ActorPool:
             )
         self.remote = ray.remote(num_cpus=cpus, max_concurrency=config.concurrency)(StudyWorker)
         self.args = (model, config, factory, largest)
-        self.actors = [self._start() for _ in range(config.workers)]
+        self.actors: list[Any | None] = [self._start() for _ in range(config.workers)]
         self.replacements = config.workers
 
     def _start(self) -> Any:
@@ -196,50 +199,73 @@ class ActorPool:
         and check that each runs what the driver runs: the same ponder and engine versions and the
         same model file. The summary reports the driver's (`environment`), so a worker on another
         version, or with another file at the model's path, would make its records unattributable."""
-        from ponder.lab.study.outputs import engine_versions, model_sha256
-
         try:
-            facts = self.ray.get([a.facts.remote() for a in self.actors])
+            facts = self.ray.get([a.facts.remote() for a in self.actors if a is not None])
         except self.ray.exceptions.RayError as e:
             raise PonderError(f"a Ray worker could not open its session: {_one_line(e)}") from None
+        for theirs in facts:
+            self._check(theirs)
+
+    def _check(self, theirs: dict[str, Any]) -> None:
+        from ponder.lab.study.outputs import engine_versions, model_sha256
+
         model = self.args[0]
         engines, sha = engine_versions(), model_sha256(model)
-        for theirs in facts:
-            if theirs != {"engine": engines, "sha256": sha}:
-                differ = ", ".join(sorted(k for k, v in engines.items() if theirs["engine"].get(k) != v))
-                what = f"versions of {differ}" if differ else f"the file of {model} ({theirs['sha256']})"
-                raise PonderError(
-                    f"a Ray worker runs other {what} than this driver: install the same ponder, engines "
-                    "and models on every node"
-                )
+        if theirs != {"engine": engines, "sha256": sha}:
+            differ = ", ".join(sorted(k for k, v in engines.items() if theirs["engine"].get(k) != v))
+            what = f"versions of {differ}" if differ else f"the file of {model} ({theirs['sha256']})"
+            raise PonderError(
+                f"a Ray worker runs other {what} than this driver: install the same ponder, engines "
+                "and models on every node"
+            )
 
-    def replace(self, i: int, dead: Any) -> None:
-        if self.actors[i] is dead and self.replacements > 0:
-            self.replacements -= 1
-            self.ray.kill(dead, no_restart=True)
-            self.actors[i] = self._start()
+    async def replace(self, i: int, dead: Any) -> None:
+        """A fresh actor in place of a dead one, once it has opened its session and passed the
+        driver's check within `REPLACE_SECONDS`; else none (its requests go to the others). The
+        place is empty meanwhile, so no request waits on an actor that may never start."""
+        if self.actors[i] is not dead:
+            return  # another request already saw it die
+        self.actors[i] = None
+        self.ray.kill(dead, no_restart=True)
+        if self.replacements <= 0:
+            return
+        self.replacements -= 1
+        fresh = self._start()
+        try:
+            self._check(await asyncio.wait_for(fresh.facts.remote(), REPLACE_SECONDS))
+        except (TimeoutError, PonderError, self.ray.exceptions.RayError):
+            self.ray.kill(fresh, no_restart=True)
+            return
+        self.actors[i] = fresh
 
     async def run(self, lane: int, work: Work) -> tuple[Record | None, int, str]:
         """The record of one request, tried on successive actors from its own; or None with the tries
         and the last error."""
         errors = self.ray.exceptions
         sent, error = _without_gold(work), ""
+        places = len(self.actors)
         for attempt in range(TRIES):
-            i = (lane + attempt) % len(self.actors)
+            alive = [j for j in range(places) if self.actors[j] is not None]
+            if not alive:
+                return None, attempt, error or "every worker is gone"
+            # its own actor first, then the next ones; an empty place passes to the next
+            i = min(alive, key=lambda j: (j - lane - attempt) % places)
             actor = self.actors[i]
+            assert actor is not None
             try:
                 record: Record = await actor.execute.remote(sent)
                 return record, attempt + 1, ""
             except errors.RayActorError as e:
                 error = f"the worker died ({_one_line(e)})"
-                self.replace(i, actor)
+                await self.replace(i, actor)
             except errors.RayError as e:
                 error = _one_line(e)
         return None, TRIES, error
 
     def close(self) -> None:
         for a in self.actors:
-            self.ray.kill(a, no_restart=True)
+            if a is not None:
+                self.ray.kill(a, no_restart=True)
 
 
 async def drive_on_ray(
