@@ -412,3 +412,22 @@ def test_pareto_frontier_matches_brute_force(raw: list[tuple[int, int]]) -> None
 
     expected = sorted((i for i in range(len(points)) if not dominated(i)), key=lambda i: (points[i][0], i))
     assert pareto_frontier(points) == expected
+
+
+def test_the_package_exports_every_estimator_its_modules_define() -> None:
+    import importlib
+    import inspect
+    import pkgutil
+
+    import ponder.lab.estimators as package
+
+    exported = set(package.__all__)
+    assert all(hasattr(package, name) for name in exported)
+    estimators = set()
+    for module in pkgutil.iter_modules(package.__path__):
+        mod = importlib.import_module(f"{package.__name__}.{module.name}")
+        for name, value in vars(mod).items():
+            defined_here = getattr(value, "__module__", None) == mod.__name__
+            if name.endswith(("_curve", "_at_k", "_of_k")) and inspect.isfunction(value) and defined_here:
+                estimators.add(name)
+    assert estimators and estimators <= exported, estimators - exported
