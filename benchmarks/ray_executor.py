@@ -35,6 +35,7 @@ import ray
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from ponder.lab.study import StudyConfig, run_study, runner
+from ponder.lab.study.drive import drive
 from ponder.lab.study.ray_executor import ActorPool, drive_on_ray
 from ponder.lab.study.store import StudyStore
 from ponder.models.resolve import ModelRef
@@ -94,12 +95,12 @@ def overhead(tmp: Path, problems: int) -> dict[str, Any]:
         for round_ in range(3):  # alternated, so drift in the machine's load falls on both
             store = fresh(f"local{round_}")
             t0 = time.perf_counter()
-            asyncio.run(runner.drive(work, session, config, store))
+            asyncio.run(drive(work, session, config, store))
             seconds["local"].append(time.perf_counter() - t0)
             store.close()
             store = fresh(f"ray{round_}")
             t0 = time.perf_counter()
-            asyncio.run(drive_on_ray(work, pool, config, store, runner.save))
+            asyncio.run(drive_on_ray(work, pool, config, store))
             seconds["ray"].append(time.perf_counter() - t0)
             store.close()
         pool.close()

@@ -8,7 +8,7 @@ reversed every other repeat), each saving `--requests` requests of `--samples` s
             answer, verdict, tokens), one transaction per request: the floor any store pays;
 - `store`   a fresh `StudyStore` (its whole schema), `save_request` with the same samples and one
             call record, as the driver saves a pool request;
-- `driver`  what the driver's writer thread does per request (`runner.judged`, then the save): one
+- `driver`  what the driver's writer thread does per request (`drive.judged`, then the save): one
             verdict lookup per sample, then `save_request` with the answers the store had not
             judged yet (`--distinct` new answers per request) in the same transaction. The
             oracle's own time is left out (GSM8K's is a number comparison).
@@ -81,7 +81,7 @@ def time_store(path: Path, batches: list[list[StoredSample]], *, judge: bool = F
     t0 = time.perf_counter()
     for i, samples in enumerate(batches):
         new: dict[str, bool] = {}
-        if judge:  # runner.judge, per sample: read the verdict, or compute it once for the save
+        if judge:  # drive.judge, per sample: read the verdict, or compute it once for the save
             for s in samples:
                 assert s.answer is not None
                 if s.answer not in new and store.verdict(f"p{i}", s.answer) is None:

@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from ponder.lab.study import StudyConfig
-from ponder.lab.study.runner import drive, open_session, open_study, plan
+from ponder.lab.study.drive import drive
+from ponder.lab.study.runner import open_session, open_study, plan
 from ponder.tasks import load
 
 

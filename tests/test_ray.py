@@ -90,6 +90,28 @@ def test_two_workers_draw_what_the_local_executor_draws(tmp_path: Path) -> None:
     assert accuracies(local) == accuracies(on_ray)
 
 
+def die_once(marker: str) -> None:
+    """Exit this worker process, as a lost node would, unless a worker already has: the marker
+    file, created atomically, says so."""
+    try:
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL))
+    except FileExistsError:
+        return
+    os._exit(1)
+
+
+def qa_suite(tmp: Path, count: int) -> str:
+    """A stand-in suite of `count` questions, each answered "1"."""
+    suite = tmp / "qa.jsonl"
+    suite.write_text(
+        "".join(
+            json.dumps({"id": f"q{i}", "question": f"Question {i}?", "answer": "1"}) + "\n"
+            for i in range(count)
+        )
+    )
+    return f"jsonl:{suite}:check=exact"
+
+
 @dataclass
 class DiesOnce:
     """The real engine, whose process exits on its third call (once across all actors: a marker
@@ -105,12 +127,7 @@ class DiesOnce:
     async def generate(self, messages: Sequence[Message], params: SamplingParams, n: int) -> Generation:
         self.calls += 1
         if self.calls == 3:
-            try:
-                os.close(os.open(self.marker, os.O_CREAT | os.O_EXCL))
-            except FileExistsError:
-                pass
-            else:
-                os._exit(1)  # the worker process dies mid-study, as a lost node would
+            die_once(self.marker)
         result: Generation = await self.inner.generate(messages, params, n)
         return result
 
@@ -147,13 +164,7 @@ class FailsOn(SeededBackend):
 
 
 def test_a_request_that_fails_every_try_is_recorded_and_resume_finishes_it(tmp_path: Path) -> None:
-    suite = tmp_path / "qa.jsonl"
-    suite.write_text(
-        "".join(
-            json.dumps({"id": f"q{i}", "question": f"Question {i}?", "answer": "1"}) + "\n" for i in range(4)
-        )
-    )
-    settings = {"suite": f"jsonl:{suite}:check=exact", "models": ["small"], "threads": 1}
+    settings = {"suite": qa_suite(tmp_path, 4), "models": ["small"], "threads": 1}
 
     def breaks_q2(model: str, config: StudyConfig) -> tuple[Any, ModelRef]:
         return FailsOn(model=model, poison="Question 2?"), ModelRef(model, "embedded", model, None, 100)
@@ -228,9 +239,7 @@ def test_a_worker_that_runs_another_ponder_is_refused(tmp_path: Path) -> None:
         outputs.engine_versions = lambda: {"ponder": "0.0.1", "xllamacpp": None, "openai": None}
         return SeededBackend(model=model), ModelRef(model, "embedded", model, None, 100)
 
-    suite = tmp_path / "qa.jsonl"
-    suite.write_text(json.dumps({"id": "q0", "question": "Question 0?", "answer": "1"}) + "\n")
-    cfg = config(tmp_path / "s", suite=f"jsonl:{suite}:check=exact", models=["small"], executor="ray")
+    cfg = config(tmp_path / "s", suite=qa_suite(tmp_path, 1), models=["small"], executor="ray")
     with pytest.raises(PonderError, match=r"a Ray worker runs other versions of .*ponder"):
         run_study(cfg, quiet=True, backend_factory=elsewhere)
     assert not (tmp_path / "s" / "study.sqlite").exists()  # nothing spent, nothing left
@@ -247,12 +256,7 @@ class DiesThenHangs(SeededBackend):
     async def generate(self, messages: Sequence[Message], params: SamplingParams, n: int) -> Generation:
         self.calls += 1
         if self.calls == 2:
-            try:
-                os.close(os.open(self.marker, os.O_CREAT | os.O_EXCL))
-            except FileExistsError:
-                pass
-            else:
-                os._exit(1)
+            die_once(self.marker)
         return await super().generate(messages, params, n)
 
 
@@ -269,15 +273,7 @@ def test_a_replacement_that_never_starts_is_given_up(tmp_path: Path, monkeypatch
             time.sleep(600)  # the replacement: its session never opens
         return DiesThenHangs(model=model, marker=marker), ModelRef(model, "embedded", model, None, 100)
 
-    suite = tmp_path / "qa.jsonl"
-    suite.write_text(
-        "".join(
-            json.dumps({"id": f"q{i}", "question": f"Question {i}?", "answer": "1"}) + "\n" for i in range(4)
-        )
-    )
-    cfg = config(
-        tmp_path / "s", suite=f"jsonl:{suite}:check=exact", models=["small"], executor="ray", workers=2
-    )
+    cfg = config(tmp_path / "s", suite=qa_suite(tmp_path, 4), models=["small"], executor="ray", workers=2)
     run_study(cfg, quiet=True, backend_factory=flaky)  # the surviving actor takes the rest
     assert Path(marker).exists()
     db = sqlite3.connect(tmp_path / "s" / "study.sqlite")

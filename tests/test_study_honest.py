@@ -147,7 +147,7 @@ def test_the_headline_owns_its_choice_and_its_condition() -> None:
 def test_a_flaky_oracle_cannot_split_one_answer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """An oracle that answers differently for the same answer (a sandbox timeout under load) once
     made summary.json fail to write; verdicts are cached per (problem, answer)."""
-    import ponder.lab.study.runner as runner
+    import ponder.lab.study.drive as drive  # where the driver calls the oracle
 
     calls = {"n": 0}
 
@@ -155,7 +155,7 @@ def test_a_flaky_oracle_cannot_split_one_answer(tmp_path: Path, monkeypatch: pyt
         calls["n"] += 1
         return answer is not None and calls["n"] % 2 == 0
 
-    monkeypatch.setattr(runner, "correct", flaky)
+    monkeypatch.setattr(drive, "correct", flaky)
 
     def seeded(model: str, config: StudyConfig) -> tuple[SeededBackend, ModelRef]:
         return SeededBackend(model=model), ModelRef(model, "embedded", model, None, PARAMS)

@@ -82,7 +82,7 @@ class Drawn:
 @dataclass(frozen=True)
 class Record:
     """What one unit of work made. `verdicts` and `correct` are filled by the driver's oracle
-    (`runner.judged`); a timing request is measured, not judged, and its samples are not stored."""
+    (`drive.judged`); a timing request is measured, not judged, and its samples are not stored."""
 
     model: str
     problem_id: str

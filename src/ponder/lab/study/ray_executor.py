@@ -3,7 +3,7 @@
 Each actor (`StudyWorker`) opens its own session of one model, as the local executor does (its own
 embedded engine on `threads` cores, or its own client of a server), and runs `execute(work)`; the
 record comes back to the driver, which judges it with the oracle and saves it in the one SQLite
-store as it completes (`runner.save`, on one writer thread). Nothing else writes the store.
+store as it completes (`drive.save`, on one writer thread). Nothing else writes the store.
 
 - **Affinity.** Every request of one (problem, model) goes to the same actor, so the problem's
   prompt stays in that actor's prefix cache. Problems are dealt to actors by their work (a pool of
@@ -38,9 +38,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from ponder.errors import PonderError
+from ponder.errors import PonderError, missing_extra
 from ponder.lab.study.candidates import with_pool
 from ponder.lab.study.config import StudyConfig
+from ponder.lab.study.drive import all_or_none, save
 from ponder.lab.study.execute import Record, Work, execute
 from ponder.lab.study.store import StudyStore
 from ponder.tasks.base import Item
@@ -51,7 +52,6 @@ if TYPE_CHECKING:
 
 TRIES = 3  # tries of one request, on successive actors, before it is recorded as failed
 REPLACE_SECONDS = 300.0  # how long a replacement actor may take to open its session
-INSTALL = "pip install 'ponder[ray]'"
 
 __all__ = ["TRIES", "ActorPool", "deal", "drive_on_ray", "ray_session"]
 
@@ -60,7 +60,7 @@ def _ray() -> Any:
     try:
         import ray
     except ImportError:
-        raise PonderError(f"--executor ray needs Ray: {INSTALL}") from None
+        raise missing_extra("ray", "ray") from None
     return ray
 
 
@@ -82,9 +82,6 @@ class StudyWorker:
         from ponder.lab.study.outputs import engine_versions, model_sha256
 
         return {"engine": engine_versions(), "sha256": model_sha256(self.model)}
-
-    def close(self) -> None:
-        self.session.close()
 
 
 def _answers(address: str) -> None:
@@ -188,6 +185,11 @@ class ActorPool:
             )
         self.remote = ray.remote(num_cpus=cpus, max_concurrency=config.concurrency)(StudyWorker)
         self.args = (model, config, factory, largest)
+        from ponder.lab.study.outputs import engine_versions, model_sha256
+
+        # what every worker must report: the driver's own, computed once (a model given as a path
+        # is hashed whole)
+        self.expected: dict[str, Any] = {"engine": engine_versions(), "sha256": model_sha256(model)}
         self.actors: list[Any | None] = [self._start() for _ in range(config.workers)]
         self.replacements = config.workers
 
@@ -207,13 +209,10 @@ class ActorPool:
             self._check(theirs)
 
     def _check(self, theirs: dict[str, Any]) -> None:
-        from ponder.lab.study.outputs import engine_versions, model_sha256
-
-        model = self.args[0]
-        engines, sha = engine_versions(), model_sha256(model)
-        if theirs != {"engine": engines, "sha256": sha}:
+        if theirs != self.expected:
+            engines: dict[str, Any] = self.expected["engine"]
             differ = ", ".join(sorted(k for k, v in engines.items() if theirs["engine"].get(k) != v))
-            what = f"versions of {differ}" if differ else f"the file of {model} ({theirs['sha256']})"
+            what = f"versions of {differ}" if differ else f"the file of {self.args[0]} ({theirs['sha256']})"
             raise PonderError(
                 f"a Ray worker runs other {what} than this driver: install the same ponder, engines "
                 "and models on every node"
@@ -273,7 +272,6 @@ async def drive_on_ray(
     pool: ActorPool,
     config: StudyConfig,
     store: StudyStore,
-    save: Callable[[StudyStore, Any, Record], None],
     advance: Callable[[], None] = lambda: None,
 ) -> int:
     """Run one model's work on its actors, each record saved by the driver as it arrives; returns
@@ -302,8 +300,6 @@ async def drive_on_ray(
                     await loop.run_in_executor(writer, save, store, w.item, record)
                 advance()
 
-        from ponder.lab.study.runner import all_or_none
-
         lanes_in_flight = (
             lane_worker(i) for i, lane in enumerate(lanes) for _ in range(min(config.concurrency, len(lane)))
         )
@@ -317,7 +313,6 @@ def run_model_on_ray(
     work: list[Work],
     config: StudyConfig,
     store: StudyStore,
-    save: Callable[[StudyStore, Any, Record], None],
     factory: BackendFactory | None,
     largest: int,
     advance: Callable[[], None] = lambda: None,
@@ -329,10 +324,10 @@ def run_model_on_ray(
     try:
         pool.ready()
         drawing = [w for w in work if not w.scoring]
-        failed = asyncio.run(drive_on_ray(drawing, pool, config, store, save, advance))
+        failed = asyncio.run(drive_on_ray(drawing, pool, config, store, advance))
         if not failed:
             scoring = [w for w in work if w.scoring]
-            failed = asyncio.run(drive_on_ray(scoring, pool, config, store, save, advance))
+            failed = asyncio.run(drive_on_ray(scoring, pool, config, store, advance))
         return failed
     finally:
         pool.close()
